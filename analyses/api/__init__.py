@@ -1,0 +1,1 @@
+"""The REST API of PROTOCOL §4 for analyses."""

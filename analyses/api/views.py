@@ -1,0 +1,119 @@
+"""Thin API views: parse, call a selector or service, render."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analyses.models import Analysis
+from analyses.payloads import analysis_snapshot, event_body
+from analyses.selectors import analysis_get_readable, analysis_list, can_change_status, event_history
+from analyses.services import analysis_create, analysis_request_broadcast, analysis_transition
+from analyses.state_machine import Status
+
+from .serializers import (
+    AnalysisCreateInput,
+    AnalysisSnapshot,
+    BroadcastOutput,
+    ErrorOutput,
+    HistoryOutput,
+    HistoryQuery,
+    TransitionInput,
+)
+
+NOT_FOUND = "No analysis with that id is visible to you."
+ERRORS = {400: ErrorOutput, 401: ErrorOutput, 403: ErrorOutput, 404: ErrorOutput, 409: ErrorOutput}
+
+
+def readable_analysis_or_404(request: Request, analysis_id: str) -> Analysis:
+    """The analysis, or the same 404 whether it is missing or someone else's."""
+    analysis = analysis_get_readable(user=request.user, analysis_id=analysis_id)
+    if analysis is None:
+        raise NotFound(NOT_FOUND)
+    return analysis
+
+
+class AnalysisFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=[(s.value, s.value) for s in Status])
+
+    class Meta:
+        model = Analysis
+        fields = ["status"]
+
+
+class AnalysisListCreateApi(generics.ListAPIView):
+    """List the analyses you may read, newest first; or create one."""
+
+    serializer_class = AnalysisSnapshot
+    filterset_class = AnalysisFilter
+
+    def get_queryset(self):
+        return analysis_list(user=self.request.user)
+
+    @extend_schema(request=AnalysisCreateInput, responses={201: AnalysisSnapshot, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = AnalysisCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        analysis = analysis_create(
+            owner=request.user,
+            filename=data.validated_data["filename"],
+            media_url=data.validated_data.get("media_url") or "",
+        )
+        return Response(analysis_snapshot(analysis), status=status.HTTP_201_CREATED)
+
+
+class AnalysisDetailApi(APIView):
+    @extend_schema(responses={200: AnalysisSnapshot, **ERRORS})
+    def get(self, request: Request, analysis_id: str) -> Response:
+        return Response(analysis_snapshot(readable_analysis_or_404(request, analysis_id)))
+
+
+class AnalysisTransitionApi(APIView):
+    """Change the status; staff and holders of ``analyses.change_analysis_status`` only."""
+
+    @extend_schema(request=TransitionInput, responses={200: AnalysisSnapshot, **ERRORS})
+    def post(self, request: Request, analysis_id: str) -> Response:
+        analysis = readable_analysis_or_404(request, analysis_id)
+        if not can_change_status(request.user):
+            raise PermissionDenied("You may read this analysis but not change its status.")
+        data = TransitionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            outcome = analysis_transition(
+                analysis_id=analysis.pk,
+                change=data.to_change(),
+                actor=request.user.get_username(),
+                transition_id=data.validated_data.get("transition_id"),
+            )
+        except Analysis.DoesNotExist:
+            raise NotFound(NOT_FOUND) from None
+        return Response(outcome.snapshot)
+
+
+class AnalysisHistoryApi(APIView):
+    @extend_schema(parameters=[HistoryQuery], responses={200: HistoryOutput, **ERRORS})
+    def get(self, request: Request, analysis_id: str) -> Response:
+        analysis = readable_analysis_or_404(request, analysis_id)
+        query = HistoryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        events, has_more = event_history(analysis_id=analysis.pk, **query.validated_data)
+        return Response(
+            {"analysis_id": str(analysis.pk), "events": [event_body(e) for e in events], "has_more": has_more}
+        )
+
+
+class AnalysisBroadcastApi(APIView):
+    """Push the current snapshot to subscribers as ``status_snapshot``; staff only, writes no event."""
+
+    @extend_schema(request=None, responses={202: BroadcastOutput, **ERRORS})
+    def post(self, request: Request, analysis_id: str) -> Response:
+        analysis = readable_analysis_or_404(request, analysis_id)
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff may trigger a broadcast.")
+        snapshot = analysis_request_broadcast(analysis=analysis)
+        return Response(
+            {"analysis_id": snapshot["analysis_id"], "seq": snapshot["seq"]}, status=status.HTTP_202_ACCEPTED
+        )

@@ -1,0 +1,56 @@
+"""From a committed write to the channel layer: the receivers of the analyses signals.
+
+Each receiver only schedules a send with ``transaction.on_commit``: a rolled-back change sends
+nothing, and a failing channel layer is logged, never raised into the write that caused it.
+History stays the durable copy; the delivery layer fills any gap from it.
+"""
+
+import logging
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from analyses.models import Analysis, StatusEvent
+from analyses.payloads import analysis_snapshot, event_body
+
+from .groups import FEED_ALL_GROUP, analysis_group_name, owner_feed_group_name
+
+logger = logging.getLogger(__name__)
+
+EVENT_MESSAGE = "analysis.event"
+SNAPSHOT_MESSAGE = "analysis.snapshot"
+CREATED_MESSAGE = "analysis.created"
+
+
+def publish(groups: list[str], message: dict[str, Any]) -> None:
+    """Send ``message`` to each group; log and carry on if the layer fails."""
+    layer = get_channel_layer()
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:
+            logger.exception("Channel layer send to %s failed; clients will catch up from history", group)
+
+
+def on_event_saved(sender: type, instance: StatusEvent, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if not created or raw:
+        return
+    body = event_body(instance)
+    group = analysis_group_name(instance.analysis_id)
+    transaction.on_commit(partial(publish, [group], {"type": EVENT_MESSAGE, "event": body}))
+
+
+def on_analysis_saved(sender: type, instance: Analysis, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if not created or raw:
+        return
+    message = {"type": CREATED_MESSAGE, "analysis": analysis_snapshot(instance), "owner_id": instance.owner_id}
+    groups = [owner_feed_group_name(instance.owner_id), FEED_ALL_GROUP]
+    transaction.on_commit(partial(publish, groups, message))
+
+
+def on_snapshot_requested(sender: type, snapshot: dict[str, Any], **kwargs: Any) -> None:
+    group = analysis_group_name(snapshot["analysis_id"])
+    transaction.on_commit(partial(publish, [group], {"type": SNAPSHOT_MESSAGE, "analysis": snapshot}))

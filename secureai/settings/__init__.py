@@ -1,0 +1,1 @@
+"""Settings per environment: ``base`` holds everything, the others adjust it."""

@@ -1,0 +1,216 @@
+"""Settings shared by every environment; every deployment-specific value comes from the environment."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Export one (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+        "or use scripts/run, which keeps a generated one in var/secret_key."
+    )
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "analyses",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "secureai.urls"
+ASGI_APPLICATION = "secureai.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock when their transaction begins, so two writers queue instead of
+    # failing half-way; WAL lets readers (live pages, the API) run beside a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# WhiteNoise serves static files straight from the app folders, so daphne needs no
+# separate static server and no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "live:dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "analyses.api.errors.json_error_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_LIFETIME", 15 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_LIFETIME", 24 * 3600)),
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
+    "ALGORITHM": "HS256",
+    "UPDATE_LAST_LOGIN": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SecureAI Status API",
+    "DESCRIPTION": "Status of deepfake-detection analyses: snapshots, transitions and history.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AnalysisStatusEnum": "analyses.state_machine.Status"},
+}
+
+# --- Realtime -------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# "redis" (the default, and what every multi-process deployment needs) or "memory", which
+# reaches only its own process and is meant for the single-process demo fallback.
+CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis")
+CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "secureai")
+
+
+def channel_layers(backend: str, redis_url: str, prefix: str) -> dict:
+    """The CHANNEL_LAYERS setting for a backend name."""
+    if backend == "memory":
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}}
+    if backend != "redis":
+        raise ImproperlyConfigured(f"CHANNEL_LAYER must be 'redis' or 'memory', not {backend!r}")
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": redis_url,
+                        # redis-py 8 defaults to a 5 s socket timeout, which kills the blocking
+                        # reads of idle consumers; and to 100 pooled connections, too few for a
+                        # burst of handshakes.
+                        "socket_timeout": None,
+                        "socket_connect_timeout": 5,
+                        "max_connections": 2000,
+                    }
+                ],
+                "prefix": prefix,
+                # Longer than any socket lives, or long-lived sockets silently leave their groups.
+                "group_expiry": 30 * 24 * 3600,
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
+                "expiry": 60,
+            },
+        }
+    }
+
+
+CHANNEL_LAYERS = channel_layers(CHANNEL_LAYER_BACKEND, REDIS_URL, CHANNEL_LAYER_PREFIX)
+
+REALTIME = {
+    "HEARTBEAT_INTERVAL": env_float("WS_HEARTBEAT_INTERVAL", 25.0),
+    "AUTH_TIMEOUT": env_float("WS_AUTH_TIMEOUT", 10.0),
+    "TOKEN_EXPIRY_WARNING": env_float("WS_TOKEN_EXPIRY_WARNING", 60.0),
+    "MAX_MESSAGE_BYTES": env_int("WS_MAX_MESSAGE_BYTES", 16 * 1024),
+    "MAX_SUBSCRIPTIONS": env_int("WS_MAX_SUBSCRIPTIONS", 100),
+    "RATE_PER_SECOND": env_float("WS_RATE_PER_SECOND", 20.0),
+    "RATE_BURST": env_int("WS_RATE_BURST", 40),
+    "FLOOD_PER_SECOND": env_int("WS_FLOOD_PER_SECOND", 100),
+    "STATS_INTERVAL": env_float("WS_STATS_INTERVAL", 2.0),
+    "STATS_TTL": env_int("WS_STATS_TTL", 10),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # daphne logs every request line with its query string; ?token= must never reach a log.
+        "django.channels.server": {"level": "WARNING"},
+    },
+}

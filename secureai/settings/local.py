@@ -1,0 +1,15 @@
+"""Settings for a developer's machine and the demo: a generated secret kept outside git."""
+
+import os
+import secrets
+from pathlib import Path
+
+_key_file = Path(__file__).resolve().parent.parent.parent / "var" / "secret_key"
+if not os.environ.get("SECRET_KEY"):
+    if not _key_file.exists():
+        _key_file.parent.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    os.environ["SECRET_KEY"] = _key_file.read_text().strip()
+
+from .base import *  # noqa: E402,F403

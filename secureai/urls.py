@@ -1,0 +1,37 @@
+"""HTTP routes; the WebSocket routes are in realtime.routing."""
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from . import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/token/", TokenObtainPairView.as_view(), name="token-obtain"),
+    path("api/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("api/", include("analyses.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", include("realtime.urls")),
+]
+
+_JSON_PREFIXES = ("/api/", "/ws/")
+
+
+def handler404(request, exception):
+    """API clients get the JSON error shape; people get Django's page."""
+    if request.path.startswith(_JSON_PREFIXES):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith(_JSON_PREFIXES):
+        return JsonResponse({"code": "internal_error", "detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)
