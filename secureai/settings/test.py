@@ -9,3 +9,11 @@ os.environ.setdefault("CHANNEL_LAYER_PREFIX", f"secureai-test-{os.getpid()}")
 from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory, so the daphne and worker processes the tests start see the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405
+
+# Processes started by the tests point here at the test database pytest-django created.
+if os.environ.get("SECUREAI_TEST_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["SECUREAI_TEST_DATABASE_NAME"]  # noqa: F405
