@@ -30,7 +30,7 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, message)
+            async_to_sync(layer.group_send)(group, {**message, "group": group})
         except Exception:
             logger.exception("Channel layer send to %s failed; clients will catch up from history", group)
 

@@ -11,7 +11,9 @@ from .base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
     # A file, not memory, so the daphne and worker processes the tests start see the same data.
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405  (var/ is not in git; SQLite will not create it)
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405
 
 # Processes started by the tests point here at the test database pytest-django created.

@@ -1,0 +1,270 @@
+"""The fan-out hub: one per server process, between the channel layer and that process's sockets.
+
+The hub owns the process's only channel on the layer and joins each group that any of its
+sockets follows, so the layer carries a message once per process instead of once per socket,
+and the hub encodes each event once before handing the same text to every subscriber. It also
+keeps the recent events of each followed analysis, so sockets that see the same gap are filled
+by one history query, and it drives the per-socket timers (heartbeat, authentication deadline,
+token expiry) and the stats report from one ticker instead of a task per socket.
+"""
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from .broadcasting import CREATED_MESSAGE, EVENT_MESSAGE, SNAPSHOT_MESSAGE
+from .groups import analysis_group_name
+from .queries import history_page, latest_seqs
+from .stats import ProcessStats, StatsReporter
+
+logger = logging.getLogger(__name__)
+
+HISTORY_PAGE = 500
+CACHE_PER_ANALYSIS = 512
+GROUP_REFRESH_SECONDS = 3600.0
+
+
+class Member(Protocol):
+    """What the hub needs of a socket."""
+
+    def admit_event(self, analysis_id: str, seq: int) -> bool: ...
+    async def send_text(self, text: str) -> None: ...
+    async def on_tick(self, now: float, latest: dict[str, int]) -> None: ...
+    def heartbeat_due(self, now: float) -> bool: ...
+    def followed_analyses(self) -> set[str]: ...
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel = f"hub.{uuid.uuid4().hex}"
+        self.members: dict[str, set[Member]] = {}
+        self.sockets: set[Member] = set()
+        self.stats = ProcessStats()
+        self._recent: dict[str, OrderedDict[int, str]] = {}
+        self._fetches: dict[tuple[str, int, int], asyncio.Future] = {}
+        self._reporter = StatsReporter()
+        self._tasks: list[asyncio.Task] = []
+        self._last_report = 0.0
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._receive_loop(), name="hub-receive"),
+            asyncio.create_task(self._tick_loop(), name="hub-tick"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for group in list(self.members):
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception:
+                logger.debug("group_discard of %s failed while closing", group, exc_info=True)
+        self.members.clear()
+        await self._reporter.withdraw(self.stats.id)
+
+    # --- membership ----------------------------------------------------------------------
+    def connect(self, socket: Member) -> None:
+        self.sockets.add(socket)
+        self.stats.connections += 1
+
+    def disconnect(self, socket: Member) -> None:
+        self.sockets.discard(socket)
+        self.stats.connections -= 1
+
+    async def join(self, group: str, socket: Member) -> None:
+        members = self.members.get(group)
+        if members is None:
+            members = self.members[group] = set()
+            members.add(socket)
+            await self.layer.group_add(group, self.channel)
+        else:
+            members.add(socket)
+
+    async def leave(self, group: str, socket: Member) -> None:
+        members = self.members.get(group)
+        if members is None:
+            return
+        members.discard(socket)
+        if not members:
+            del self.members[group]
+            self._recent.pop(group, None)
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception:
+                logger.warning("Could not leave group %s; it expires on its own", group, exc_info=True)
+
+    async def _rejoin_all(self) -> None:
+        for group in list(self.members):
+            await self.layer.group_add(group, self.channel)
+
+    # --- from the layer to the sockets ---------------------------------------------------
+    async def _receive_loop(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("Channel layer receive failed; retrying in %.1f s", backoff, exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                try:
+                    # A restarted Redis has forgotten our groups; rejoin, then let every socket's
+                    # heartbeat compare seqs right away so anything missed is filled from history.
+                    await self._rejoin_all()
+                    for socket in self.sockets:
+                        socket.next_heartbeat = 0.0
+                except Exception:
+                    logger.debug("Rejoining groups failed; will retry", exc_info=True)
+                continue
+            backoff = 0.5
+            try:
+                await self.dispatch(message)
+            except Exception:
+                logger.exception("Could not fan out %s", message.get("type"))
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == EVENT_MESSAGE:
+            await self._fan_out_event(message["event"])
+        elif kind == SNAPSHOT_MESSAGE:
+            snapshot = message["analysis"]
+            text = encode({"type": "status_snapshot", "analysis": snapshot})
+            await self._send_all(self.members.get(analysis_group_name(snapshot["analysis_id"]), ()), text)
+        elif kind == CREATED_MESSAGE:
+            text = encode({"type": "analysis_created", "analysis": message["analysis"]})
+            await self._send_all(self.members.get(message["group"], ()), text)
+
+    async def _fan_out_event(self, body: dict[str, Any]) -> None:
+        analysis_id, seq = body["analysis_id"], body["seq"]
+        group = analysis_group_name(analysis_id)
+        members = self.members.get(group)
+        if not members:
+            return
+        text = encode({"type": body["event"], **body})
+        self._remember(group, seq, text)
+        sent = 0
+        for socket in tuple(members):
+            if socket.admit_event(analysis_id, seq):
+                await socket.send_text(text)
+                sent += 1
+        self.stats.messages_sent += sent
+
+    async def _send_all(self, sockets, text: str) -> None:
+        sockets = tuple(sockets)
+        for socket in sockets:
+            await socket.send_text(text)
+        self.stats.messages_sent += len(sockets)
+
+    # --- recent events and gap filling ---------------------------------------------------
+    def _remember(self, group: str, seq: int, text: str) -> None:
+        recent = self._recent.setdefault(group, OrderedDict())
+        recent[seq] = text
+        while len(recent) > CACHE_PER_ANALYSIS:
+            recent.popitem(last=False)
+
+    async def events_between(self, analysis_id: str, after: int, upto: int) -> list[tuple[int, str]]:
+        """Encoded events with ``after < seq <= upto`` in order, from memory or one shared query."""
+        group = analysis_group_name(analysis_id)
+        recent = self._recent.get(group, {})
+        wanted = range(after + 1, upto + 1)
+        if all(seq in recent for seq in wanted):
+            return [(seq, recent[seq]) for seq in wanted]
+        key = (analysis_id, after, upto)
+        pending = self._fetches.get(key)
+        if pending is None:
+            pending = self._fetches[key] = asyncio.ensure_future(self._fetch(group, analysis_id, after, upto))
+            pending.add_done_callback(lambda _: self._fetches.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _fetch(self, group: str, analysis_id: str, after: int, upto: int) -> list[tuple[int, str]]:
+        found: list[tuple[int, str]] = []
+        cursor = after
+        while cursor < upto:
+            bodies, has_more = await history_page(analysis_id, cursor, min(HISTORY_PAGE, upto - cursor))
+            for body in bodies:
+                text = encode({"type": body["event"], **body})
+                found.append((body["seq"], text))
+                if group in self.members:
+                    self._remember(group, body["seq"], text)
+            if not bodies or not has_more:
+                break
+            cursor = bodies[-1]["seq"]
+        return found
+
+    # --- timers ------------------------------------------------------------------------------
+    def _tick_period(self) -> float:
+        return max(0.05, min(1.0, settings.REALTIME["HEARTBEAT_INTERVAL"] / 4))
+
+    async def _tick_loop(self) -> None:
+        last_refresh = time.monotonic()
+        while True:
+            await asyncio.sleep(self._tick_period())
+            now = time.monotonic()
+            try:
+                await self._tick(now)
+                if now - last_refresh > GROUP_REFRESH_SECONDS:
+                    last_refresh = now
+                    await self._rejoin_all()  # renews group expiry for sockets that live for weeks
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("Realtime tick failed")
+
+    async def _tick(self, now: float) -> None:
+        sockets = tuple(self.sockets)
+        due = [socket for socket in sockets if socket.heartbeat_due(now)]
+        followed: set[str] = set()
+        for socket in due:
+            followed |= socket.followed_analyses()
+        latest = await latest_seqs(followed) if followed else {}
+        for socket in sockets:
+            await socket.on_tick(now, latest)
+        if now - self._last_report >= settings.REALTIME["STATS_INTERVAL"]:
+            self._last_report = now
+            await self._reporter.publish(self.stats.report(self.followed_analyses()))
+
+    def followed_analyses(self) -> set[str]:
+        return {group.removeprefix("analysis.") for group in self.members if group.startswith("analysis.")}
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per server process), started on first use."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+        hub.start()
+    return hub
+
+
+def current_hub() -> Hub | None:
+    """The hub of this process if one runs, for readers outside its event loop (the stats view)."""
+    return next(iter(_hubs.values()), None)
+
+
+async def close_hub() -> None:
+    """Stop the running loop's hub; tests call it so no task outlives its event loop."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.close()

@@ -1,0 +1,40 @@
+"""The database reads of the realtime layer, each wrapped for use from async code."""
+
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from analyses.models import Analysis
+from analyses.payloads import analysis_snapshot, event_body
+from analyses.selectors import analysis_get_readable, can_read_all, event_history
+
+
+@database_sync_to_async
+def readable_snapshot(user: AbstractBaseUser, analysis_id: uuid.UUID) -> dict[str, Any] | None:
+    analysis = analysis_get_readable(user=user, analysis_id=analysis_id)
+    return None if analysis is None else analysis_snapshot(analysis)
+
+
+@database_sync_to_async
+def readable_seq(user: AbstractBaseUser, analysis_id: uuid.UUID) -> int | None:
+    """The current seq of an analysis ``user`` may read; ``None`` when missing or not theirs."""
+    analysis = analysis_get_readable(user=user, analysis_id=analysis_id)
+    return None if analysis is None else analysis.seq
+
+
+@database_sync_to_async
+def history_page(analysis_id: uuid.UUID | str, since_seq: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    events, has_more = event_history(analysis_id=analysis_id, since_seq=since_seq, limit=limit)
+    return [event_body(event) for event in events], has_more
+
+
+@database_sync_to_async
+def latest_seqs(analysis_ids: set[str]) -> dict[str, int]:
+    return {str(pk): seq for pk, seq in Analysis.objects.filter(pk__in=analysis_ids).values_list("pk", "seq")}
+
+
+@database_sync_to_async
+def reads_all(user: AbstractBaseUser) -> bool:
+    return can_read_all(user)
