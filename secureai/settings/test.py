@@ -10,11 +10,15 @@ from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# One test database per run, so two runs on one machine never share (or drop) each other's.
+_run = os.environ.setdefault("SECUREAI_TEST_RUN", str(os.getpid()))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
     # A file, not memory, so the daphne and worker processes the tests start see the same data.
-    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405  (var/ is not in git; SQLite will not create it)
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405
+    # var/ is not in git, and SQLite will not create the folder.
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-db-{_run}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_secureai_{_run}"}  # noqa: F405
 
 # Processes started by the tests point here at the test database pytest-django created.
 if os.environ.get("SECUREAI_TEST_DATABASE_NAME"):
