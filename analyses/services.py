@@ -71,12 +71,23 @@ def _fingerprint(change: Change) -> str:
 
 @transaction.atomic
 def analysis_transition(
-    *, analysis_id: Any, change: Change, actor: str, transition_id: str | None = None
+    *,
+    analysis_id: Any,
+    change: Change,
+    actor: str,
+    transition_id: str | None = None,
+    worker: str | None = None,
+    held_by: str | None = None,
 ) -> TransitionOutcome:
     """Apply ``change`` to an analysis or raise TransitionError; Analysis.DoesNotExist if there is none.
 
     A ``transition_id`` already used on this analysis returns the first answer again without
     writing anything, so a worker may resend after a timeout.
+
+    ``worker`` names the holder recorded when the change enters processing (default: the actor).
+    ``held_by`` applies the change only while that worker still holds the analysis (``conflict``
+    otherwise), so a worker that was presumed lost cannot overwrite the attempt that replaced it.
+    Every accepted change that leaves the analysis processing counts as the holder's heartbeat.
     """
     if transition_id is not None and not (
         isinstance(transition_id, str) and 0 < len(transition_id) <= TRANSITION_ID_MAX_LENGTH
@@ -95,6 +106,9 @@ def analysis_transition(
                     "conflict", f"transition_id {transition_id!r} was already used for a different change."
                 )
             return TransitionOutcome(analysis, earlier, snapshot_at_event(analysis, earlier), repeated=True)
+    if held_by is not None and (analysis.status != Status.PROCESSING or analysis.worker != held_by):
+        holder = analysis.worker or "no worker"
+        raise TransitionError("conflict", f"The analysis is held by {holder}, not by {held_by}.")
 
     before = analysis.state
     after, kind = apply_change(before, change)
@@ -110,6 +124,10 @@ def analysis_transition(
     analysis.updated_at = now
     if after.status != Status.PROCESSING:
         analysis.worker, analysis.heartbeat_at = "", None
+    else:
+        if before.status != Status.PROCESSING:
+            analysis.worker = worker or actor
+        analysis.heartbeat_at = now
     analysis.save()
     event = StatusEvent.objects.create(
         analysis=analysis,
