@@ -182,6 +182,8 @@ def channel_layers(backend: str, redis_url: str, prefix: str) -> dict:
                 # Longer than any socket lives, or long-lived sockets silently leave their groups.
                 "group_expiry": 30 * 24 * 3600,
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
+                # Each server process reads every event of its sockets from one hub channel.
+                "channel_capacity": {"hub.*": env_int("CHANNEL_LAYER_HUB_CAPACITY", 10_000)},
                 "expiry": 60,
             },
         }
@@ -201,6 +203,38 @@ REALTIME = {
     "FLOOD_PER_SECOND": env_int("WS_FLOOD_PER_SECOND", 100),
     "STATS_INTERVAL": env_float("WS_STATS_INTERVAL", 2.0),
     "STATS_TTL": env_int("WS_STATS_TTL", 10),
+}
+
+# --- Worker ---------------------------------------------------------------------------------
+DEMO_PIPELINE = [
+    "analyses.worker.demo_detector.validate_upload",
+    "analyses.worker.demo_detector.extract_frames",
+    "analyses.worker.demo_detector.detect_faces",
+    "analyses.worker.demo_detector.run_inference",
+    "analyses.worker.demo_detector.aggregate_results",
+    "analyses.worker.demo_detector.generate_report",
+]
+WORKER = {
+    # Shown as the actor of the worker's events; empty means worker-<host>-<pid>.
+    "NAME": env_str("WORKER_NAME", ""),
+    # Dotted paths of the steps, in stage order (see analyses.worker.pipeline).
+    "PIPELINE": env_list("WORKER_PIPELINE", DEMO_PIPELINE),
+    "POLL_INTERVAL": env_float("WORKER_POLL_INTERVAL", 1.0),
+    "HEARTBEAT_INTERVAL": env_float("WORKER_HEARTBEAT_INTERVAL", 10.0),
+    # A processing analysis whose holder has not been heard from for this long is failed as worker_lost.
+    "STALL_TIMEOUT": env_float("WORKER_STALL_TIMEOUT", 60.0),
+    "SWEEP_INTERVAL": env_float("WORKER_SWEEP_INTERVAL", 5.0),
+    # A failed analysis is requeued after RETRY_BACKOFF * 2**retry_count seconds, at most RETRY_BACKOFF_MAX.
+    "RETRY_BACKOFF": env_float("WORKER_RETRY_BACKOFF", 5.0),
+    "RETRY_BACKOFF_MAX": env_float("WORKER_RETRY_BACKOFF_MAX", 300.0),
+    # The demonstration detector: 1.0 takes about 15 s an analysis; tests run it much faster.
+    "DEMO_SPEED": env_float("WORKER_DEMO_SPEED", 1.0),
+    "DEMO_FAILURE_RATE": env_float("WORKER_DEMO_FAILURE_RATE", 0.15),
+    "DEMO_SEED": env_str("WORKER_DEMO_SEED", "secureai"),
+    # With run_worker --demo: queue a new demo analysis after this many idle seconds.
+    "DEMO_INTERVAL": env_float("WORKER_DEMO_INTERVAL", 10.0),
+    # Run the worker loop inside the server process (the single-process demo without Redis).
+    "EMBEDDED": env_bool("WORKER_EMBEDDED", False),
 }
 
 LOGGING = {
