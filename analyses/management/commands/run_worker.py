@@ -1,0 +1,34 @@
+"""``manage.py run_worker``: process queued analyses until SIGINT or SIGTERM."""
+
+import signal
+import threading
+from types import FrameType
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from analyses.worker.config import WorkerConfig
+from analyses.worker.loop import Worker
+
+
+class Command(BaseCommand):
+    help = (
+        "Claim queued analyses and run them through the stages. Several may run at once. "
+        "SIGINT/SIGTERM stop it cleanly (a second one stops it at once)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--name", help="the worker's name, shown as the actor of its events")
+        parser.add_argument("--demo", action="store_true", help="queue a new demo analysis whenever idle a while")
+
+    def handle(self, *args: object, name: str | None = None, demo: bool = False, **options: object) -> None:
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            self.stderr.write(f"{signal.Signals(signum).name}: finishing up; send it again to stop at once.")
+            stop.set()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        Worker(WorkerConfig.from_settings(name=name), stop=stop, demo=demo).run()
