@@ -2,7 +2,8 @@
 # Sourced, not run.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+# SECUREAI_VENV points at another virtualenv to use (e.g. one shared by several clones).
+VENV="${SECUREAI_VENV:-$ROOT/.venv}"
 cd "$ROOT"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
