@@ -5,20 +5,16 @@ nothing, and a failing channel layer is logged, never raised into the write that
 History stays the durable copy; the delivery layer fills any gap from it.
 """
 
-import logging
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from analyses.models import Analysis, StatusEvent
 from analyses.payloads import analysis_snapshot, event_body
 
+from . import publisher
 from .groups import FEED_ALL_GROUP, analysis_group_name, owner_feed_group_name
-
-logger = logging.getLogger(__name__)
 
 EVENT_MESSAGE = "analysis.event"
 SNAPSHOT_MESSAGE = "analysis.snapshot"
@@ -26,13 +22,9 @@ CREATED_MESSAGE = "analysis.created"
 
 
 def publish(groups: list[str], message: dict[str, Any]) -> None:
-    """Send ``message`` to each group; log and carry on if the layer fails."""
-    layer = get_channel_layer()
+    """Queue ``message`` for each group; the publisher sends it and logs if the layer fails."""
     for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, {**message, "group": group})
-        except Exception:
-            logger.exception("Channel layer send to %s failed; clients will catch up from history", group)
+        publisher.submit(group, {**message, "group": group})
 
 
 def on_event_saved(sender: type, instance: StatusEvent, created: bool, raw: bool = False, **kwargs: Any) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from . import publisher
 from .broadcasting import CREATED_MESSAGE, EVENT_MESSAGE, SNAPSHOT_MESSAGE
 from .groups import analysis_group_name
 from .queries import history_page, latest_seqs
@@ -61,12 +62,17 @@ class Hub:
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
+        self.sender = publisher.LoopSender(asyncio.get_running_loop())
+        self.sender.start()
+        publisher.attach(self.sender)
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="hub-receive"),
             asyncio.create_task(self._tick_loop(), name="hub-tick"),
         ]
 
     async def close(self) -> None:
+        publisher.detach(self.sender)
+        self.sender.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -21,6 +21,8 @@ def iso_utc(moment: datetime | None) -> str:
 
 
 @register.filter
-def percent(value: float | None) -> str:
-    """A confidence of 0..1 as a whole percentage."""
-    return "" if value is None else f"{round(float(value) * 100)} %"
+def percent(value: float | str | None) -> str:
+    """A confidence of 0..1 as a whole percentage; nothing for a missing one."""
+    if value is None or value == "":
+        return ""
+    return f"{round(float(value) * 100)} %"

@@ -27,8 +27,12 @@ class Socket(WebsocketCommunicator):
                 return message
 
     async def request(self, message: dict, timeout: float = 3) -> dict:
+        """Send ``message`` and return the next message that is not a heartbeat."""
         await self.send_to(text_data=json.dumps(message))
-        return await self.receive(timeout)
+        while True:
+            reply = await self.receive(timeout)
+            if reply["type"] != "heartbeat":
+                return reply
 
     async def close_code(self, timeout: float = 3) -> int:
         """Read until the server closes; return its close code."""
@@ -71,3 +75,13 @@ async def open_socket() -> Callable[..., Awaitable[Socket]]:
     for socket in sockets:
         await socket.disconnect()
     await close_hub()
+
+
+@pytest.fixture
+def realtime_settings(settings):
+    """Change REALTIME limits for one test: ``realtime_settings(AUTH_TIMEOUT=0.5)``."""
+
+    def change(**values) -> None:
+        settings.REALTIME = {**settings.REALTIME, **values}
+
+    return change
