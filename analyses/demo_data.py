@@ -59,12 +59,11 @@ def queue_new(*, owner: User, filename: str) -> Analysis:
     """Create an analysis and put it in the queue, both through the services."""
     with transaction.atomic():
         analysis = analysis_create(owner=owner, filename=filename)
-        analysis_transition(
+        return analysis_transition(
             analysis_id=analysis.pk,
             change=Change(status=Status.QUEUED, message="Queued for analysis"),
             actor=owner.get_username(),
-        )
-    return analysis
+        ).analysis
 
 
 @transaction.atomic
