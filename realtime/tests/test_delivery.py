@@ -1,6 +1,7 @@
 """The delivery guarantee of PROTOCOL §3: seq order, exactly once, no gap, even when the layer drops."""
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -125,7 +126,7 @@ async def test_reconnect_with_since_seq_replays_then_goes_live_while_events_comm
     writer = _commit_in_background(analysis.pk, 60, started)
     await asyncio.to_thread(started.wait)
     socket = await open_socket(user=owner)
-    await socket.send_to(text_data='{"type": "subscribe", "analysis_id": "%s", "since_seq": %d}' % (key, seen))
+    await socket.send_to(text_data=json.dumps({"type": "subscribe", "analysis_id": key, "since_seq": seen}))
     success = await socket.receive()
     assert success["type"] == "subscribe_success" and success["seq"] >= seen + 20
     await asyncio.to_thread(writer.join)
