@@ -1,0 +1,106 @@
+"""The realtime service over real sockets: daphne processes, the websockets client, the real Redis."""
+
+import asyncio
+import json
+
+import pytest
+
+from conftest import access_token_for
+from tests.servers import daphne
+
+from .clients import ahttp_json, next_of_type, open_ws, request
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
+
+
+async def transition(server, token: str, analysis_id: str, body: dict) -> dict:
+    status, reply = await ahttp_json("POST", f"{server.http_url}/api/analyses/{analysis_id}/transition/", token, body)
+    assert status == 200, reply
+    return reply
+
+
+async def create(server, token: str, filename: str = "clip.mp4") -> str:
+    status, reply = await ahttp_json("POST", f"{server.http_url}/api/analyses/", token, {"filename": filename})
+    assert status == 201, reply
+    return reply["analysis_id"]
+
+
+async def test_event_over_a_real_socket(owner, status_changer):
+    with daphne() as server:
+        analysis_id = await create(server, access_token_for(owner))
+        socket = await open_ws(server, access_token_for(owner))
+        reply = await request(socket, {"type": "subscribe", "analysis_id": analysis_id}, "subscribe_success")
+        assert reply["seq"] == 1
+        await transition(server, access_token_for(status_changer), analysis_id, {"status": "queued"})
+        event = await next_of_type(socket, "status_update")
+        assert event["seq"] == 2 and event["status"] == "queued" and event["actor"] == "worker-1"
+        await socket.close()
+
+
+async def test_two_server_processes_share_events_and_stats(owner, status_changer, staff_user):
+    with daphne(WS_STATS_INTERVAL="0.3") as first, daphne(WS_STATS_INTERVAL="0.3") as second:
+        analysis_id = await create(first, access_token_for(owner))
+        sockets = [await open_ws(server, access_token_for(owner)) for server in (first, second)]
+        for socket in sockets:
+            await request(socket, {"type": "subscribe", "analysis_id": analysis_id}, "subscribe_success")
+        worker = access_token_for(status_changer)
+        await transition(second, worker, analysis_id, {"status": "queued"})
+        await transition(first, worker, analysis_id, {"status": "processing"})
+        await transition(second, worker, analysis_id, {"progress": 30, "stage": "face_detection"})
+        for socket in sockets:
+            seqs = [
+                (await next_of_type(socket, kind))["seq"]
+                for kind in ("status_update", "status_update", "stage_transition")
+            ]
+            assert seqs == [2, 3, 4]
+
+        await asyncio.sleep(1.0)  # both processes report at least once
+        status, stats = await ahttp_json("GET", f"{first.http_url}/ws/stats", access_token_for(staff_user))
+        assert status == 200, stats
+        assert len(stats["processes"]) == 2
+        assert stats["connections"]["total"] == 2 and stats["connections"]["authenticated"] == 2
+        assert stats["subscriptions"] == {"total": 2, "analyses": 1}
+        assert stats["messages"]["sent"] >= 2 * (1 + 1 + 3)
+        status, twin = await ahttp_json("GET", f"{second.http_url}/api/realtime/stats/", access_token_for(staff_user))
+        assert status == 200 and len(twin["processes"]) == 2
+        status, refused = await ahttp_json("GET", f"{first.http_url}/ws/stats", access_token_for(owner))
+        assert status == 403 and refused["code"] == "permission_denied"
+        for socket in sockets:
+            await socket.close()
+
+
+async def test_an_idle_socket_stays_open_and_receives_the_next_event(owner, status_changer):
+    """Idle for longer than redis-py's default 5 s socket timeout and the 10 s auth window."""
+    with daphne() as server:
+        analysis_id = await create(server, access_token_for(owner))
+        socket = await open_ws(server, access_token_for(owner), f"/ws/status/{analysis_id}/")
+        await next_of_type(socket, "subscribe_success")
+        await asyncio.sleep(12)
+        await transition(server, access_token_for(status_changer), analysis_id, {"status": "queued"})
+        event = await next_of_type(socket, "status_update")
+        assert event["seq"] == 2
+        await socket.close()
+
+
+async def test_a_burst_of_200_concurrent_connects(owner, status_changer):
+    with daphne() as server:
+        analysis_id = await create(server, access_token_for(owner))
+        token = access_token_for(owner)
+        sockets = await asyncio.gather(*(open_ws(server, token, f"/ws/status/{analysis_id}") for _ in range(200)))
+        await asyncio.gather(*(next_of_type(socket, "subscribe_success", 30) for socket in sockets))
+        await transition(server, access_token_for(status_changer), analysis_id, {"status": "queued"})
+        events = await asyncio.gather(*(next_of_type(socket, "status_update", 30) for socket in sockets))
+        assert [event["seq"] for event in events] == [2] * 200
+        await asyncio.gather(*(socket.close() for socket in sockets))
+
+
+async def test_query_token_never_reaches_the_server_log(owner, capfd):
+    with daphne() as server:
+        token = access_token_for(owner)
+        from websockets.asyncio.client import connect
+
+        async with connect(f"{server.ws_url}/ws/status/?token={token}", origin=server.origin) as socket:
+            established = json.loads(await socket.recv())
+            assert established["authenticated"] is True
+    out, err = capfd.readouterr()
+    assert token not in out and token not in err
