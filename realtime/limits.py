@@ -26,7 +26,7 @@ class RateLimiter:
     def allow(self, now: float | None = None) -> bool:
         """Take a token for one message; false when the bucket is empty."""
         now = time.monotonic() if now is None else now
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._tokens = min(self.burst, self._tokens + max(0.0, now - self._stamp) * self.rate)
         self._stamp = now
         if self._tokens >= 1:
             self._tokens -= 1

@@ -1,0 +1,65 @@
+"""Stats reported per process through Redis with a time-to-live, summed on read."""
+
+import asyncio
+
+import pytest
+
+from realtime.stats import ProcessStats, StatsReporter, process_reports, summarize
+
+
+def report(connections: int, analyses: list[str]) -> dict:
+    stats = ProcessStats(
+        connections=connections,
+        authenticated=connections - 1,
+        subscriptions=len(analyses),
+        messages_sent=10,
+        messages_received=3,
+        errors=1,
+    )
+    return stats.report(set(analyses))
+
+
+def test_summarize_sums_processes_and_counts_distinct_analyses():
+    body = summarize([report(3, ["a", "b"]), report(2, ["b", "c"])])
+    assert body["connections"] == {"total": 5, "authenticated": 3}
+    assert body["subscriptions"] == {"total": 4, "analyses": 3}
+    assert body["messages"] == {"sent": 20, "received": 6}
+    assert body["errors"] == 2
+    assert len(body["processes"]) == 2
+    assert set(body["processes"][0]) == {
+        "id",
+        "connections",
+        "subscriptions",
+        "messages_sent",
+        "messages_received",
+        "errors",
+        "started_at",
+        "updated_at",
+    }
+
+
+async def test_a_process_that_stops_reporting_drops_out(settings):
+    settings.REALTIME = {**settings.REALTIME, "STATS_TTL": 1}
+    reporter = StatsReporter()
+    alive = report(1, ["x"])
+    await reporter.publish(alive)
+    ids = [r["id"] for r in await asyncio.to_thread(process_reports)]
+    assert alive["id"] in ids
+    await asyncio.sleep(1.5)
+    ids = [r["id"] for r in await asyncio.to_thread(process_reports)]
+    assert alive["id"] not in ids
+    await reporter.withdraw(alive["id"])
+
+
+@pytest.mark.django_db
+def test_stats_endpoint_is_staff_only(api_client, staff_user, owner):
+    assert api_client(None).get("/ws/stats").status_code == 401
+    assert api_client(owner).get("/api/realtime/stats/").status_code == 403
+    response = api_client(staff_user).get("/ws/stats")
+    assert response.status_code == 200 and set(response.json()) == {
+        "connections",
+        "subscriptions",
+        "messages",
+        "errors",
+        "processes",
+    }
