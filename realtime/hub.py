@@ -56,6 +56,8 @@ class Hub:
         self.stats = ProcessStats()
         self._recent: dict[str, OrderedDict[int, str]] = {}
         self._fetches: dict[tuple[str, int, int], asyncio.Future] = {}
+        self._joined: set[str] = set()
+        self._group_locks: dict[str, asyncio.Lock] = {}
         self._reporter = StatsReporter()
         self._tasks: list[asyncio.Task] = []
         self._last_report = 0.0
@@ -76,12 +78,13 @@ class Hub:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for group in list(self.members):
+        for group in list(self._joined):
             try:
                 await self.layer.group_discard(group, self.channel)
             except Exception:
                 logger.debug("group_discard of %s failed while closing", group, exc_info=True)
         self.members.clear()
+        self._joined.clear()
         await self._reporter.withdraw(self.stats.id)
 
     # --- membership ----------------------------------------------------------------------
@@ -94,29 +97,39 @@ class Hub:
         self.stats.connections -= 1
 
     async def join(self, group: str, socket: Member) -> None:
-        members = self.members.get(group)
-        if members is None:
-            members = self.members[group] = set()
-            members.add(socket)
-            await self.layer.group_add(group, self.channel)
-        else:
-            members.add(socket)
+        """Add a socket to a group; returns once the hub's channel is in the group on the layer."""
+        self.members.setdefault(group, set()).add(socket)
+        await self._sync_membership(group)
 
     async def leave(self, group: str, socket: Member) -> None:
         members = self.members.get(group)
-        if members is None:
-            return
-        members.discard(socket)
-        if not members:
-            del self.members[group]
-            self._recent.pop(group, None)
-            try:
-                await self.layer.group_discard(group, self.channel)
-            except Exception:
-                logger.warning("Could not leave group %s; it expires on its own", group, exc_info=True)
+        if members is not None:
+            members.discard(socket)
+        await self._sync_membership(group)
+
+    async def _sync_membership(self, group: str) -> None:
+        # One lock per group, so a leave and a join racing on the same group can never leave the
+        # layer without our channel while a socket here still follows it.
+        lock = self._group_locks.setdefault(group, asyncio.Lock())
+        async with lock:
+            wanted = bool(self.members.get(group))
+            if wanted and group not in self._joined:
+                await self.layer.group_add(group, self.channel)
+                self._joined.add(group)
+            elif not wanted:
+                self.members.pop(group, None)
+                self._recent.pop(group, None)
+                if group in self._joined:
+                    self._joined.discard(group)
+                    try:
+                        await self.layer.group_discard(group, self.channel)
+                    except Exception:
+                        logger.warning("Could not leave group %s; it expires on its own", group, exc_info=True)
+        if not lock.locked() and group not in self._joined:
+            self._group_locks.pop(group, None)
 
     async def _rejoin_all(self) -> None:
-        for group in list(self.members):
+        for group in list(self._joined):
             await self.layer.group_add(group, self.channel)
 
     # --- from the layer to the sockets ---------------------------------------------------

@@ -161,3 +161,23 @@ async def test_broadcast_sends_a_snapshot_outside_the_seq_stream(
     snapshot = await socket.receive()
     assert snapshot["type"] == "status_snapshot" and snapshot["analysis"]["analysis_id"] == key
     assert "seq" not in {k for k in snapshot if k != "analysis"}
+
+
+async def test_a_leave_racing_a_join_keeps_the_group(open_socket, owner, make_analysis):
+    """The last socket leaving while another joins must not drop the process out of the group."""
+    analysis = await sync_to_async(make_analysis)(owner)
+    key = str(analysis.pk)
+    leaving, joining = await open_socket(user=owner), await open_socket(user=owner)
+    await leaving.request({"type": "subscribe", "analysis_id": key})
+    for _ in range(5):
+        await leaving.send_to(text_data=json.dumps({"type": "unsubscribe", "analysis_id": key}))
+        await joining.send_to(text_data=json.dumps({"type": "subscribe", "analysis_id": key}))
+        await leaving.receive_type("unsubscribe_success")
+        await joining.receive_type("subscribe_success")
+        await joining.send_to(text_data=json.dumps({"type": "unsubscribe", "analysis_id": key}))
+        await leaving.send_to(text_data=json.dumps({"type": "subscribe", "analysis_id": key}))
+        await joining.receive_type("unsubscribe_success")
+        await leaving.receive_type("subscribe_success")
+    await commit(analysis.pk, status="queued")
+    event = await leaving.receive_type("status_update", timeout=2)  # live, long before any heartbeat
+    assert event["seq"] == 2
