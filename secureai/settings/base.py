@@ -146,7 +146,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AnalysisStatusEnum": "analyses.state_machine.Status"},
+    # previous_status shares the status choices; one name for both keeps the schema tidy.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "analyses.models.STATUS_VALUES",
+    },
 }
 
 # --- Realtime -------------------------------------------------------------------------------
