@@ -1,6 +1,7 @@
 """HTTP routes; the WebSocket routes are in realtime.routing."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views import defaults
@@ -11,6 +12,9 @@ from . import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Sign-in for the live pages; the socket then authenticates with the session cookie.
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path("api/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("api/", include("analyses.api.urls")),
