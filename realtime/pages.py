@@ -44,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "statuses": [status.value for status in Status],
             "limit_reached": len(analyses) == DASHBOARD_LIMIT,
             "dashboard_limit": DASHBOARD_LIMIT,
-            "live_config": _client_config(),
+            "live_config": _client_config(apiList=reverse("analysis-list"), dashboardLimit=DASHBOARD_LIMIT),
         },
     )
 

@@ -27,6 +27,7 @@ const empty = document.querySelector("[data-empty]");
 const announcer = document.querySelector("[data-announcer]");
 
 const client = createPageClient({ wsPath: config.wsPath, indicator, onSignedOut: signedOutNotice(indicator) });
+const CATCH_UP_LIMIT = 50;
 // The feed takes one subscription of the connection's allowance.
 const maxFollowed = Math.max(1, (config.maxSubscriptions ?? 100) - 1);
 
@@ -76,6 +77,7 @@ function buildRow(snapshot) {
   const row = rowTemplate.content.firstElementChild.cloneNode(true);
   row.dataset.analysisId = snapshot.analysis_id;
   row.dataset.seq = "0";
+  row.dataset.created = snapshot.created_at;
   const link = row.querySelector('[data-field="link"]');
   link.href = `${config.liveRoot}${snapshot.analysis_id}/`;
   link.textContent = snapshot.filename;
@@ -109,14 +111,50 @@ client.on("snapshot", (snapshot) => {
   if (row) updateRow(row, snapshot, { updatedAt: snapshot.updated_at });
 });
 
-client.on("created", (snapshot) => {
+/** Add a row for an analysis the page does not show yet, in its newest-first place. */
+function addAnalysis(snapshot) {
   if (!snapshot || rows.has(snapshot.analysis_id)) return;
   const row = buildRow(snapshot);
   rows.set(snapshot.analysis_id, row);
-  tbody.prepend(row);
+  const created = Date.parse(snapshot.created_at);
+  const later = [...tbody.children].find((other) => Date.parse(other.dataset.created) < created);
+  tbody.insertBefore(row, later ?? null);
   announce(announcer, `New analysis: ${snapshot.filename}`);
   applyFilter();
   follow(row);
+}
+
+/**
+ * The feed has no replay: an analysis created before the feed subscription was answered (just
+ * after the page was rendered, or while the connection was down) never comes as
+ * `analysis_created`. So each time the feed is (re)confirmed, ask the API for the newest ones.
+ */
+async function catchUpNewest() {
+  try {
+    const response = await fetch(`${config.apiList}?limit=${CATCH_UP_LIMIT}`, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) return;
+    const { results } = await response.json();
+    const newestShown = Math.max(0, ...[...rows.values()].map((row) => Date.parse(row.dataset.created) || 0));
+    for (const snapshot of [...results].reverse()) {
+      const row = rows.get(snapshot.analysis_id);
+      if (row) {
+        updateRow(row, snapshot, { updatedAt: snapshot.updated_at });
+        follow(row);
+      } else if (Date.parse(snapshot.created_at) >= newestShown || rows.size < config.dashboardLimit) {
+        addAnalysis(snapshot);
+      }
+    }
+  } catch (error) {
+    console.warn("live dashboard: could not catch up with new analyses", error);
+  }
+}
+
+client.on("created", addAnalysis);
+client.on("subscribed", (reply) => {
+  if (reply.feed === "analyses") catchUpNewest();
 });
 
 client.on("error", (error) => {

@@ -332,7 +332,7 @@ export class StatusClient {
   /** Follow a feed; `analyses` announces each new analysis the user may read. */
   subscribeFeed(feed = "analyses") {
     this._feeds.add(feed);
-    if (this.state === "live") this._enqueue({ type: "subscribe_request", feed });
+    if (this.state === "live") this._sendFeedSubscribe(feed);
     return this;
   }
 
@@ -372,9 +372,22 @@ export class StatusClient {
     this._enqueue(message, { kind: "subscribe", analysisId: id });
   }
 
+  _sendFeedSubscribe(feed) {
+    this._enqueue({ type: "subscribe_request", feed }, { kind: "feed", feed });
+  }
+
   _resubscribeAll() {
     for (const id of this._streams.keys()) this._sendSubscribe(id);
-    for (const feed of this._feeds) this._enqueue({ type: "subscribe_request", feed });
+    for (const feed of this._feeds) this._sendFeedSubscribe(feed);
+  }
+
+  /** Subscriptions sent on this connection and not yet answered. */
+  get pendingSubscriptions() {
+    let count = 0;
+    for (const request of this._requests.values()) {
+      if (request.kind === "subscribe" || request.kind === "feed") count += 1;
+    }
+    return count;
   }
 
   // --- sending --------------------------------------------------------------------------------
