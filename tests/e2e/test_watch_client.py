@@ -1,0 +1,98 @@
+"""The watch client against live daphne and worker processes: every event once, in order, across a restart."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from django.utils import timezone
+
+from analyses.state_machine import Status
+from analyses.tests.helpers import drive_to
+from analyses.tests.worker_checks import FAST_WORKER_ENV, assert_history_legal
+from conftest import PASSWORD
+from tests.e2e.workers import wait_until, workers
+from tests.servers import ROOT, daphne, start_daphne
+
+pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
+
+
+class Watch:
+    """``python -m realtime.watch --json`` in a child process, its stdout lines collected as they come."""
+
+    def __init__(self, server_url: str, *args: str) -> None:
+        command = [sys.executable, "-m", "realtime.watch", "--url", server_url, "--json", "--give-up", "60", *args]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        self.lines: list[dict] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(json.loads(line))
+
+    def wait(self, timeout: float = 60) -> int:
+        code = self.process.wait(timeout)
+        self.reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def test_every_event_once_in_order_across_a_server_restart(owner, make_analysis):
+    analysis = drive_to(make_analysis(owner), Status.QUEUED)
+    server = start_daphne()
+    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "2", "WORKER_DEMO_FAILURE_RATE": "0"}  # about 8 s
+    watch = Watch(server.http_url, "--user", owner.username, "--password", PASSWORD, "--analysis", str(analysis.pk))
+    try:
+        with workers("w-watched", **env):
+            wait_until(lambda: len(watch.lines) >= 6, 30, "the watcher shows the first events")
+            server.stop()
+            down = timezone.now()
+            time.sleep(1.5)  # the worker goes on writing events nobody pushes
+            server = start_daphne(server.port)
+            up = timezone.now()
+            assert watch.wait(60) == 0
+    finally:
+        watch.kill()
+        server.stop()
+
+    events = assert_history_legal(analysis)
+    assert analysis.status == Status.COMPLETED
+    assert [line["seq"] for line in watch.lines] == [event.seq for event in events]
+    assert watch.lines[-1]["status"] == "completed" and watch.lines[-1]["result"] == analysis.result
+    assert all(line["analysis_id"] == str(analysis.pk) for line in watch.lines)
+    assert any(down < event.timestamp < up for event in events), "no event was written while the server was down"
+
+
+def test_exits_1_when_the_analysis_fails_for_good(owner, make_analysis):
+    analysis = drive_to(make_analysis(owner, max_retries=0), Status.QUEUED)
+    env = {**FAST_WORKER_ENV, "WORKER_DEMO_FAILURE_RATE": "1"}
+    with daphne() as server, workers("w-failing", **env):
+        watch = Watch(server.http_url, "--user", owner.username, "--password", PASSWORD, "--analysis", str(analysis.pk))
+        try:
+            assert watch.wait(60) == 1
+        finally:
+            watch.kill()
+    assert watch.lines[-1]["status"] == "failed" and watch.lines[-1]["retry_count"] == 0
+
+
+def test_exits_2_for_an_analysis_the_user_may_not_read(owner, other_user, make_analysis):
+    analysis = make_analysis(other_user)
+    with daphne() as server:
+        watch = Watch(server.http_url, "--user", owner.username, "--password", PASSWORD, "--analysis", str(analysis.pk))
+        try:
+            assert watch.wait(30) == 2
+        finally:
+            watch.kill()
+        bad = Watch(server.http_url, "--user", owner.username, "--password", "wrong")
+        try:
+            assert bad.wait(30) == 2
+        finally:
+            bad.kill()
+    assert watch.lines == []
