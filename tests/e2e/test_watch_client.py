@@ -96,3 +96,19 @@ def test_exits_2_for_an_analysis_the_user_may_not_read(owner, other_user, make_a
         finally:
             bad.kill()
     assert watch.lines == []
+
+
+def test_single_process_mode_pushes_the_embedded_workers_events_live(owner, make_analysis):
+    """CHANNEL_LAYER=memory reaches only its own process: the worker runs inside daphne to be heard."""
+    analysis = drive_to(make_analysis(owner), Status.QUEUED)
+    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "3", "WORKER_DEMO_FAILURE_RATE": "0"}  # about 5 s
+    started = time.monotonic()
+    with daphne(CHANNEL_LAYER="memory", WORKER_EMBEDDED="1", WS_HEARTBEAT_INTERVAL="60", **env) as server:
+        watch = Watch(server.http_url, "--user", owner.username, "--password", PASSWORD, "--analysis", str(analysis.pk))
+        try:
+            assert watch.wait(30) == 0
+        finally:
+            watch.kill()
+    events = assert_history_legal(analysis)
+    assert [line["seq"] for line in watch.lines] == [event.seq for event in events]
+    assert time.monotonic() - started < 30  # live pushes, not the 60 s heartbeat's catch-up
