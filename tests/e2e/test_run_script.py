@@ -21,7 +21,7 @@ TEST_ONLY = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY", "SECUREAI_T
 
 def get_json(url: str, token: str | None = None) -> dict:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
 
 
@@ -38,11 +38,14 @@ def session_processes(session_id: int) -> list[int]:
     return found
 
 
-def demo_seqs(base: str) -> int:
+def admin_token(base: str) -> str:
     body = json.dumps({"username": "admin", "password": "admin-demo-pass"}).encode()
     request = urllib.request.Request(f"{base}/api/token/", body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        token = json.loads(response.read())["access"]
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["access"]
+
+
+def demo_seqs(base: str, token: str) -> int:
     return sum(item["seq"] for item in get_json(f"{base}/api/analyses/?limit=200", token)["results"])
 
 
@@ -64,8 +67,9 @@ def test_run_serves_the_moving_demo_and_stops_everything_on_ctrl_c(tmp_path):
     try:
         wait_until(lambda: _answers(f"{base}/healthz") or script.poll() is not None, 90, "/healthz answers")
         assert script.poll() is None, (tmp_path / "run.log").read_text()
-        start = demo_seqs(base)
-        wait_until(lambda: demo_seqs(base) > start + 3, 30, "the demo analyses move")
+        token = admin_token(base)
+        start = demo_seqs(base, token)
+        wait_until(lambda: demo_seqs(base, token) > start + 3, 60, "the demo analyses move")
         assert len(session_processes(script.pid)) >= 3  # the script, daphne and the worker
 
         script.send_signal(signal.SIGINT)
