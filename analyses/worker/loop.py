@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from analyses.state_machine import Change, Status, TransitionError
 
@@ -44,16 +44,25 @@ class Worker:
         try:
             while not self.stop.is_set():
                 close_old_connections()
-                self.housekeeping()
-                claim = claim_next(worker=self.config.name)
-                if claim is None:
-                    self.idle()
-                    continue
-                self.process(claim)
-                self._idle_since = time.monotonic()
+                try:
+                    self.run_once()
+                except DatabaseError:
+                    # A held analysis stays processing; its heartbeat stops, so the stall check frees it.
+                    logger.exception("Database error; the worker carries on after a pause")
+                    self.stop.wait(max(self.config.poll_interval, 1.0))
         finally:
             close_old_connections()
             logger.info("Worker %s stopped", self.config.name)
+
+    def run_once(self) -> None:
+        """One turn of the loop: housekeeping, then one analysis, or a pause if there is none."""
+        self.housekeeping()
+        claim = claim_next(worker=self.config.name)
+        if claim is None:
+            self.idle()
+            return
+        self.process(claim)
+        self._idle_since = time.monotonic()
 
     def housekeeping(self) -> None:
         """Fail silent workers' analyses and requeue due retries, at most once a sweep interval."""
