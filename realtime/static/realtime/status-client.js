@@ -99,7 +99,7 @@ export class StatusClient {
     this._listeners = new Map();
     this._requests = new Map(); // request_id -> {kind, analysisId}
     this._requestCounter = 0;
-    /** analysis id -> {lastSeq, pending: Map<seq, event>, fetching, retryTimer} */
+    /** analysis id -> {lastSeq, pending: Map<seq, {event, replay}>, fetching, retryTimer} */
     this._streams = new Map();
     this._feeds = new Set();
     this._outbox = [];
@@ -439,7 +439,9 @@ export class StatusClient {
     this._emit("message", message);
     const type = message.type;
     if (EVENT_TYPES.has(type)) {
-      this._receiveEvent(message, { replay: message.replay === true });
+      // Hand over the event body of §2, the same shape as a history_response carries.
+      const { type: _type, replay, ...event } = message;
+      this._receiveEvent(event, { replay: replay === true });
       return;
     }
     switch (type) {
@@ -520,7 +522,11 @@ export class StatusClient {
       return;
     }
     // A gap: keep the later event and fill in the missing ones from history first.
-    stream.pending.set(event.seq, event);
+    if (stream.pending.has(event.seq)) {
+      this.stats.duplicatesDropped += 1;
+      return;
+    }
+    stream.pending.set(event.seq, { event, replay });
     if (!fromHistory) this._fetchHistory(event.analysis_id);
   }
 
@@ -535,8 +541,8 @@ export class StatusClient {
     }
     while (stream.pending.has(stream.lastSeq + 1) && this._streams.get(id) === stream) {
       const next = stream.pending.get(stream.lastSeq + 1);
-      stream.pending.delete(next.seq);
-      this._deliver(stream, next, next.replay === true);
+      stream.pending.delete(next.event.seq);
+      this._deliver(stream, next.event, next.replay);
     }
   }
 
