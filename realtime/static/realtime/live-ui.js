@@ -83,6 +83,13 @@ export function setProgress(progressElement, textElement, value) {
 
 const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const clockFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const shortClockFormat = new Intl.DateTimeFormat(undefined, {
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
 const UNITS = [
   ["day", 86400],
   ["hour", 3600],
@@ -105,12 +112,17 @@ export function clockTime(iso) {
   return Number.isNaN(then) ? "" : clockFormat.format(then);
 }
 
-/** Set a <time> element to a moment; relative ones read "3 minutes ago", the rest a local date. */
+/**
+ * Set a <time> element to a moment: `data-relative` ones read "3 minutes ago", `data-clock="short"`
+ * ones "26 Nov, 09:14:03", the rest the full local date and time (always in the title).
+ */
 export function setTime(element, iso) {
   if (!element || !iso) return;
   element.dateTime = iso;
   element.title = clockTime(iso);
-  element.textContent = "relative" in element.dataset ? relativeTime(iso) : clockTime(iso);
+  if ("relative" in element.dataset) element.textContent = relativeTime(iso);
+  else if (element.dataset.clock === "short") element.textContent = shortClockFormat.format(Date.parse(iso));
+  else element.textContent = clockTime(iso);
 }
 
 /** Render every <time data-relative> and <time data-clock> under `root`, and keep the relative ones fresh. */
