@@ -262,15 +262,21 @@ class Watcher:
     async def keep_token_fresh(self, socket: ClientConnection) -> None:
         """Renew the access token before it expires, or when the server warns, and hand it over."""
         while True:
-            left = self.api.seconds_left()
-            wait = None if left is None else max(left - self.options.refresh_margin, left / 2, MIN_RENEW_INTERVAL)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.token_expiring.wait(), wait)
-            self.token_expiring.clear()
+                await asyncio.wait_for(self.token_expiring.wait(), self.renew_in())
             if not await self.call(self.api.renew):
                 self.display.info("The token expires soon and cannot be renewed (give --user to allow it).")
                 return
             await self.send(socket, {"type": "authenticate", "jwt_token": self.api.access})
-            # A token shorter-lived than the server's warning period is warned about at once: not again.
-            await asyncio.sleep(MIN_RENEW_INTERVAL)
+            # A warning about the old token may still be on its way, and a token that lives less than
+            # the server's warning period is warned about at once: let the timer decide for a moment.
+            await asyncio.sleep(min(MIN_RENEW_INTERVAL, (self.renew_in() or MIN_RENEW_INTERVAL) / 2))
             self.token_expiring.clear()
+
+    def renew_in(self) -> float | None:
+        """Seconds until the token should be renewed: ``refresh_margin`` before it expires, or half-way."""
+        left = self.api.seconds_left()
+        if left is None:
+            return None
+        margin = self.options.refresh_margin
+        return max(0.0, left - margin if left > 2 * margin else left / 2)

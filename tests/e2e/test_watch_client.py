@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -22,9 +23,10 @@ pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 class Watch:
     """``python -m realtime.watch --json`` in a child process, its stdout lines collected as they come."""
 
-    def __init__(self, server_url: str, *args: str) -> None:
+    def __init__(self, server_url: str, *args: str, stderr: Path | None = None) -> None:
         command = [sys.executable, "-m", "realtime.watch", "--url", server_url, "--json", "--give-up", "60", *args]
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        errors = stderr.open("w") if stderr else None
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
         self.lines: list[dict] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -112,3 +114,42 @@ def test_single_process_mode_pushes_the_embedded_workers_events_live(owner, make
     events = assert_history_legal(analysis)
     assert [line["seq"] for line in watch.lines] == [event.seq for event in events]
     assert time.monotonic() - started < 30  # live pushes, not the 60 s heartbeat's catch-up
+
+
+def test_the_token_is_renewed_before_it_expires_without_dropping_the_connection(owner, make_analysis, tmp_path):
+    analysis = drive_to(make_analysis(owner), Status.QUEUED)
+    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "1", "WORKER_DEMO_FAILURE_RATE": "0"}  # about 15 s
+    with daphne(JWT_ACCESS_LIFETIME="8") as server, workers("w-slow", **env):
+        watch = Watch(
+            server.http_url,
+            *("--user", owner.username, "--password", PASSWORD, "--analysis", str(analysis.pk)),
+            stderr=tmp_path / "stderr",
+        )
+        try:
+            assert watch.wait(60) == 0
+        finally:
+            watch.kill()
+    assert [line["seq"] for line in watch.lines] == [event.seq for event in assert_history_legal(analysis)]
+    assert (tmp_path / "stderr").read_text() == ""  # no 4401, no reconnect
+
+
+def test_without_an_analysis_it_follows_every_unfinished_one_and_new_ones(owner, other_user, make_analysis):
+    first = drive_to(make_analysis(owner, "first.mp4"), Status.QUEUED)
+    drive_to(make_analysis(owner, "done.mp4"), Status.COMPLETED)
+    drive_to(make_analysis(other_user, "not-mine.mp4"), Status.QUEUED)
+    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "3", "WORKER_DEMO_FAILURE_RATE": "0"}
+    with daphne() as server:
+        watch = Watch(server.http_url, "--user", owner.username, "--password", PASSWORD)
+        try:
+            wait_until(lambda: len(watch.lines) >= 2, 30, "the watcher replays the first analysis")
+            second = drive_to(make_analysis(owner, "second.mp4"), Status.QUEUED)
+            with workers("w-all", **env):
+                assert watch.wait(60) == 0
+        finally:
+            watch.kill()
+    shown = {}
+    for line in watch.lines:
+        shown.setdefault(line["analysis_id"], []).append(line["seq"])
+    assert set(shown) == {str(first.pk), str(second.pk)}
+    for analysis in (first, second):
+        assert shown[str(analysis.pk)] == [event.seq for event in assert_history_legal(analysis)]
