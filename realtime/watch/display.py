@@ -44,13 +44,12 @@ class Bars:
     """One rich progress bar per analysis, with its status, stage and latest message."""
 
     def __init__(self) -> None:
-        self.console = Console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.fields[name]}", style="bold"),
             BarColumn(bar_width=30),
             TextColumn("{task.percentage:>3.0f}%"),
             TextColumn("{task.fields[state]}"),
-            console=Console(),
+            console=Console(log_path=False),
         )
         self.tasks: dict[str, TaskID] = {}
         self.progress.start()

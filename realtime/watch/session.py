@@ -83,7 +83,7 @@ class Watcher:
                     return EXIT_UNREACHABLE
                 delay = random.uniform(0, min(self.options.backoff_max, self.options.backoff_base * 2**failures))
                 failures += 1
-                self.display.info(f"Connection lost ({type(error).__name__}: {error}); retrying in {delay:.1f} s")
+                self.display.info(f"No connection ({type(error).__name__}: {error}); retrying in {delay:.1f} s")
                 await asyncio.sleep(delay)
 
     async def call(self, function: Any, *args: Any) -> Any:
