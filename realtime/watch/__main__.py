@@ -33,14 +33,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--url", default=os.environ.get("SECUREAI_URL", "http://127.0.0.1:8000"), help="server")
+    parser.add_argument(
+        "--url", default=os.environ.get("SECUREAI_URL", "http://127.0.0.1:8000"), help="the server (%(default)s)"
+    )
     parser.add_argument("--user", default=os.environ.get("SECUREAI_USER"), help="username (for a token)")
     parser.add_argument("--password", default=os.environ.get("SECUREAI_PASSWORD"), help="asked for if omitted")
     parser.add_argument("--token", help="an access token to use instead of logging in (cannot be renewed)")
     parser.add_argument("--analysis", metavar="ID", help="watch this analysis only")
     parser.add_argument("--follow", action="store_true", help="keep watching for new analyses; never exit")
     parser.add_argument("--json", action="store_true", help="print each event as one JSON line")
-    parser.add_argument("--give-up", type=float, default=300.0, metavar="SECONDS", help="default: %(default)s")
+    parser.add_argument(
+        "--give-up", type=float, default=300.0, metavar="SECONDS", help="stop when unreachable this long (%(default)s)"
+    )
     args = parser.parse_args(argv)
     if not args.token and not args.user:
         parser.error("give --user (and --password) or --token")
