@@ -73,12 +73,14 @@ def test_events_missed_while_the_server_restarts_arrive_once_in_order(server, si
     expect_timeline(page, 2)
 
     server.stop()
-    expect(page.locator('[data-connection][data-state="reconnecting"]')).to_be_visible()
-    transition(analysis, status=Status.PROCESSING)  # 3
-    for progress in (10, 20, 30):  # 4, 5, 6
-        transition(analysis, progress=progress)
-    restarted = start_server(server.port)
-    server.process = restarted.process  # the session's server lives on, on the same port
+    try:
+        expect(page.locator('[data-connection][data-state="reconnecting"]')).to_be_visible()
+        transition(analysis, status=Status.PROCESSING)  # 3
+        for progress in (10, 20, 30):  # 4, 5, 6
+            transition(analysis, progress=progress)
+    finally:
+        # The session's server lives on, on the same port, whatever happened above.
+        server.process = start_server(server.port).process
 
     expect(page.locator('[data-connection][data-state="live"]')).to_be_visible(timeout=20_000)
     expect_timeline(page, 6)
