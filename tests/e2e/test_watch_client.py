@@ -118,7 +118,7 @@ def test_single_process_mode_pushes_the_embedded_workers_events_live(owner, make
 
 def test_the_token_is_renewed_before_it_expires_without_dropping_the_connection(owner, make_analysis, tmp_path):
     analysis = drive_to(make_analysis(owner), Status.QUEUED)
-    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "1", "WORKER_DEMO_FAILURE_RATE": "0"}  # about 15 s
+    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "1.5", "WORKER_DEMO_FAILURE_RATE": "0"}  # about 10 s
     with daphne(JWT_ACCESS_LIFETIME="8") as server, workers("w-slow", **env):
         watch = Watch(
             server.http_url,
@@ -137,7 +137,7 @@ def test_without_an_analysis_it_follows_every_unfinished_one_and_new_ones(owner,
     first = drive_to(make_analysis(owner, "first.mp4"), Status.QUEUED)
     drive_to(make_analysis(owner, "done.mp4"), Status.COMPLETED)
     drive_to(make_analysis(other_user, "not-mine.mp4"), Status.QUEUED)
-    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "3", "WORKER_DEMO_FAILURE_RATE": "0"}
+    env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "6", "WORKER_DEMO_FAILURE_RATE": "0"}
     with daphne() as server:
         watch = Watch(server.http_url, "--user", owner.username, "--password", PASSWORD)
         try:
