@@ -24,24 +24,23 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, cast):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+        kind = "an integer" if cast is int else "a number"
+        raise ImproperlyConfigured(f"{name} must be {kind}, not {raw!r}") from None
+
+
+def env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int)
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+    return _env_number(name, default, float)
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
