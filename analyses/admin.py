@@ -106,6 +106,9 @@ class AnalysisAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         """History is read-only: nothing related is saved from the form."""
+        for formset in formsets:
+            # The admin's change message reads what formset.save() would have recorded.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context=None
