@@ -1,0 +1,78 @@
+"""Settings come from the environment and refuse nonsense loudly; production refuses unsafe values."""
+
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from secureai.settings.env import env_bool, env_float, env_int, env_list
+from tests.servers import ROOT
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("off", False), ("", False)])
+def test_env_bool(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG") is expected
+
+
+def test_env_bool_refuses_other_words(monkeypatch):
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG must be true or false"):
+        env_bool("FLAG")
+
+
+def test_numbers(monkeypatch):
+    monkeypatch.setenv("COUNT", "12")
+    monkeypatch.setenv("RATE", "2.5")
+    assert env_int("COUNT", 1) == 12 and env_float("RATE", 1.0) == 2.5
+    assert env_int("UNSET_COUNT", 7) == 7
+    monkeypatch.setenv("COUNT", "twelve")
+    with pytest.raises(ImproperlyConfigured, match="COUNT must be an integer"):
+        env_int("COUNT", 1)
+
+
+def test_env_list(monkeypatch):
+    monkeypatch.setenv("HOSTS", " a.example, b.example ,,")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
+    base_env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": module, **env}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env=base_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_base_settings_need_a_secret_key():
+    result = load_settings("secureai.settings.base")
+    assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    result = load_settings("secureai.settings.base", SECRET_KEY="k")
+    assert result.returncode == 0 and result.stdout.strip() == "False"
+
+
+def test_production_refuses_debug():
+    result = load_settings("secureai.settings.production", SECRET_KEY="k", DEBUG="true", ALLOWED_HOSTS="x.example")
+    assert result.returncode != 0 and "DEBUG must be off in production" in result.stderr
+
+
+def test_production_needs_allowed_hosts():
+    result = load_settings("secureai.settings.production", SECRET_KEY="k")
+    assert result.returncode != 0 and "ALLOWED_HOSTS must be set in production" in result.stderr
+
+
+def test_production_loads_with_what_it_needs():
+    result = load_settings("secureai.settings.production", SECRET_KEY="k", ALLOWED_HOSTS="status.example")
+    assert result.returncode == 0, result.stderr
