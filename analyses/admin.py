@@ -40,6 +40,10 @@ class StatusEventInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Analysis | None = None) -> bool:
         return False
 
+    def has_view_permission(self, request: HttpRequest, obj: Analysis | None = None) -> bool:
+        # Whoever may see an analysis in the admin sees its history; no separate permission.
+        return request.user.has_perm("analyses.view_analysis") or request.user.has_perm("analyses.change_analysis")
+
 
 @admin.register(Analysis)
 class AnalysisAdmin(admin.ModelAdmin):

@@ -322,3 +322,14 @@ def test_rebroadcast_selected_pushes_each_snapshot_and_writes_no_event(owner, ma
         assert message is not None
         assert message["type"] == "analysis.snapshot"
         assert (message["analysis"]["analysis_id"], message["analysis"]["seq"]) == (str(analysis.pk), analysis.seq)
+
+
+@pytest.mark.django_db
+def test_history_is_shown_to_staff_who_may_view_analyses(client, make_user, make_analysis, owner):
+    viewer = make_user("auditor", staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_analysis"))
+    analysis = make_analysis(owner, "audited.mp4")
+    client.force_login(viewer)
+    page = client.get(f"/admin/analyses/analysis/{analysis.pk}/change/")
+    assert page.status_code == 200
+    assert "History (newest first)" in page.content.decode()

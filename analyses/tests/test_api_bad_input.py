@@ -202,3 +202,21 @@ def test_unknown_api_paths_answer_json_404(owner, api_client):
         assert response.status_code == 404
         body = json.loads(response.content)
         assert set(body) == {"code", "detail"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["limit=abc", "limit=0", "limit=501", "limit=-3", "offset=-1", "offset=x"])
+def test_list_pagination_refuses_malformed_limits(api_client, owner, make_analysis, query):
+    make_analysis(owner)
+    response = api_client(owner).get(f"/api/analyses/?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and query.split("=")[0] in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_list_pagination_accepts_its_bounds(api_client, owner, make_analysis):
+    for n in range(3):
+        make_analysis(owner, f"{n}.mp4")
+    body = api_client(owner).get("/api/analyses/?limit=2&offset=1").json()
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next"] is None and body["previous"]
+    assert len(api_client(owner).get("/api/analyses/?limit=500").json()["results"]) == 3
