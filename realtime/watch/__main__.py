@@ -8,8 +8,8 @@ import sys
 
 from .display import Bars, JsonLines
 from .http import Api
-from .session import Options, Watcher
 from .tracker import EXIT_INTERRUPTED
+from .watcher import Options, Watcher
 
 EPILOG = """\
 exit status:

@@ -29,7 +29,7 @@ def token_expiry(token: str) -> float | None:
 
 @dataclass
 class Api:
-    """A blocking client of the REST endpoints; the session calls it from a thread."""
+    """A blocking client of the REST endpoints; the watcher calls it from a thread."""
 
     base_url: str
     username: str | None = None

@@ -1,4 +1,4 @@
-"""The watch client's WebSocket session: subscribe, follow, fill gaps, refresh the token, reconnect.
+"""The watch client's WebSocket loop: subscribe, follow, fill gaps, refresh the token, reconnect.
 
 A broken connection is retried with exponential backoff and full jitter; on reconnect every
 unfinished analysis is resubscribed with ``since_seq`` set to the last seq shown, so the stream

@@ -25,15 +25,15 @@ def get_json(url: str, token: str | None = None) -> dict:
         return json.loads(response.read())
 
 
-def session_processes(session_id: int) -> list[int]:
-    """Every live process of a session (a zombie has finished: it does not count)."""
+def started_processes(leader: int) -> list[int]:
+    """Every live process started under ``leader`` (same Unix session id); zombies have finished."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == session_id and fields[0] != "Z":
+        if int(fields[3]) == leader and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found
 
@@ -70,14 +70,14 @@ def test_run_serves_the_moving_demo_and_stops_everything_on_ctrl_c(tmp_path):
         token = admin_token(base)
         start = demo_seqs(base, token)
         wait_until(lambda: demo_seqs(base, token) > start + 3, 60, "the demo analyses move")
-        assert len(session_processes(script.pid)) >= 3  # the script, daphne and the worker
+        assert len(started_processes(script.pid)) >= 3  # the script, daphne and the worker
 
         script.send_signal(signal.SIGINT)
         assert script.wait(30) == 0
-        wait_until(lambda: not session_processes(script.pid), 10, "every process it started exits")
+        wait_until(lambda: not started_processes(script.pid), 10, "every process it started exits")
         assert not _answers(f"{base}/healthz")
     finally:
-        for pid in session_processes(script.pid):
+        for pid in started_processes(script.pid):
             os.kill(pid, signal.SIGKILL)
         script.wait(5)
     output = (tmp_path / "run.log").read_text()
