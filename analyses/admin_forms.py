@@ -34,7 +34,8 @@ class AnalysisChangeForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["progress"].widget.attrs.update(min=0, max=100)
+        if "progress" in self.fields:  # absent for staff who may only view
+            self.fields["progress"].widget.attrs.update(min=0, max=100)
         self.change: Change | None = None
 
     def _requested_change(self) -> Change:
