@@ -1,0 +1,6 @@
+"""The baseline: a bare Channels relay, as the Channels tutorial would have a user write it.
+
+No authentication, no history, no gap filling: a socket joins the group ``analysis.<id>`` of its
+URL and every group message is passed to it with ``send_json``. The benchmark serves it with
+daphne on channels-redis, against the same Redis as our service.
+"""
