@@ -67,6 +67,7 @@ class Hub:
         self.sender = publisher.LoopSender(asyncio.get_running_loop())
         self.sender.start()
         publisher.attach(self.sender)
+        self._reporter.withdraw_at_exit(self.stats.id)
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="hub-receive"),
             asyncio.create_task(self._tick_loop(), name="hub-tick"),

@@ -12,8 +12,9 @@ import pytest
 from django.db import connection
 
 from analyses.models import Analysis, StatusEvent
-from analyses.state_machine import AnalysisState, Change, Stage, Status, apply_change
+from analyses.state_machine import Stage
 from analyses.tests.helpers import ERROR, RESULT, drive_to
+from analyses.tests.history_checks import assert_history_legal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,56 +43,6 @@ def fire_concurrently(
     with ThreadPoolExecutor(max_workers=len(scripts)) as pool:
         futures = [pool.submit(run, name) for name in scripts]
         return [answer for future in futures for answer in future.result(timeout=120)]
-
-
-def change_recorded_by(event: StatusEvent) -> Change:
-    """The change an event records, as a request would have asked for it."""
-    status = Status(event.status)
-    return Change(
-        status=status,
-        stage=Stage(event.stage) if status == Status.PROCESSING else None,
-        progress=event.progress if status == Status.PROCESSING else None,
-        message=event.message or None,
-        error=event.error if status == Status.FAILED else None,
-        result=event.result if status == Status.COMPLETED else None,
-    )
-
-
-def assert_history_is_legal(analysis: Analysis) -> list[StatusEvent]:
-    """seq 1..n with no gap, each step legal from the one before, and the row equal to the last event."""
-    row = Analysis.objects.get(pk=analysis.pk)
-    events = list(row.events.order_by("seq"))
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert row.seq == len(events)
-    first = events[0]
-    assert (first.status, first.previous_status, first.event) == ("pending", None, "status_update")
-
-    state = AnalysisState(status=Status.PENDING, max_retries=row.max_retries)
-    for event in events[1:]:
-        assert event.previous_status == state.status, event
-        after, kind = apply_change(state, change_recorded_by(event))  # raises if the step was illegal
-        assert (after.status, after.stage, after.progress, after.retry_count, after.error, after.result) == (
-            event.status,
-            event.stage,
-            event.progress,
-            event.retry_count,
-            event.error,
-            event.result,
-        ), event
-        assert kind == event.event, event
-        state = after
-
-    last = events[-1]
-    assert (row.status, row.stage, row.progress, row.retry_count, row.error, row.result) == (
-        last.status,
-        last.stage,
-        last.progress,
-        last.retry_count,
-        last.error,
-        last.result,
-    )
-    assert row.updated_at == last.timestamp
-    return events
 
 
 def assert_every_answer_is_a_result_or_a_refusal(answers) -> None:
@@ -127,7 +78,7 @@ def test_racing_writers_leave_a_legal_gapless_history(owner, make_analysis, stat
     answers = fire_concurrently(lambda: api_client(status_changer), analysis, scripts)
 
     assert_every_answer_is_a_result_or_a_refusal(answers)
-    events = assert_history_is_legal(analysis)
+    events = assert_history_legal(analysis)
 
     # Every accepted change is exactly one event: nothing accepted was lost or overwritten.
     accepted = [(body, data) for _, body, code, data in answers if code == 200]
@@ -161,7 +112,7 @@ def test_racing_starters_let_exactly_one_start(owner, make_analysis, status_chan
 
     assert_every_answer_is_a_result_or_a_refusal(answers)
     assert sorted(code for _, _, code, _ in answers) == [200] + [409] * 7
-    events = assert_history_is_legal(analysis)
+    events = assert_history_legal(analysis)
     assert [e.status for e in events] == ["pending", "queued", "processing"]
 
 
@@ -174,6 +125,6 @@ def test_racing_repeats_of_one_transition_id_apply_once(owner, make_analysis, st
 
     assert {code for _, _, code, _ in answers} == {200}
     assert len({str(data) for _, _, _, data in answers}) == 1
-    events = assert_history_is_legal(analysis)
+    events = assert_history_legal(analysis)
     assert len(events) == analysis.seq + 1
     assert StatusEvent.objects.filter(analysis=analysis, transition_id="final-stage").count() == 1

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from analyses.demo_data import ACCOUNTS, DEMO_FILES, demo_queue_one
 from analyses.models import Analysis
 from analyses.selectors import can_change_status, can_read_all
-from analyses.tests.worker_checks import assert_history_legal
+from analyses.tests.history_checks import assert_history_legal
 
 pytestmark = pytest.mark.django_db
 

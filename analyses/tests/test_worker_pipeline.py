@@ -7,7 +7,8 @@ import pytest
 from analyses.services import analysis_transition
 from analyses.state_machine import Change, Stage, Status
 from analyses.tests.helpers import drive_to
-from analyses.tests.worker_checks import assert_history_legal, error_codes, worker_actors
+from analyses.tests.history_checks import assert_history_legal
+from analyses.tests.worker_checks import error_codes, worker_actors
 from analyses.worker import demo_detector
 from analyses.worker.claiming import claim_next
 from analyses.worker.config import WorkerConfig

@@ -8,7 +8,7 @@ from django.utils import timezone
 from analyses.models import Analysis
 from analyses.state_machine import Status
 from analyses.tests.helpers import drive_to
-from analyses.tests.worker_checks import assert_history_legal
+from analyses.tests.history_checks import assert_history_legal
 from analyses.worker.claiming import claim_next
 from analyses.worker.heartbeat import fail_stalled, heartbeat
 

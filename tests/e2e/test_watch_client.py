@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from analyses.state_machine import Status
 from analyses.tests.helpers import drive_to
-from analyses.tests.worker_checks import FAST_WORKER_ENV, assert_history_legal
+from analyses.tests.history_checks import assert_history_legal
+from analyses.tests.worker_checks import FAST_WORKER_ENV
 from conftest import PASSWORD
 from tests.e2e.workers import wait_until, workers
 from tests.servers import ROOT, daphne, start_daphne
