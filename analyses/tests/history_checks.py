@@ -51,4 +51,5 @@ def assert_history_legal(analysis: Analysis) -> list[StatusEvent]:
         last.result,
     )
     assert row.updated_at == last.timestamp
+    analysis.refresh_from_db()  # callers go on to read the row's final state
     return events
