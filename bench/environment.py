@@ -74,6 +74,19 @@ class Environment:
             client.close()
         return deleted
 
+    def logged_errors(self) -> dict[str, dict[str, int]]:
+        """Per target, each distinct error line the servers logged, with how often."""
+        found: dict[str, dict[str, int]] = {}
+        for target in ("ours", "relay"):
+            log = self.server_log(target)
+            if not log.exists():
+                continue
+            for line in log.read_text(errors="replace").splitlines():
+                if " ERROR " in line or line.startswith("Exception inside application"):
+                    message = line.split(" ERROR ", 1)[-1]
+                    found.setdefault(target, {})[message] = found.get(target, {}).get(message, 0) + 1
+        return found
+
     def forget_empty_logs(self) -> None:
         if self.logs.is_dir() and all(log.stat().st_size == 0 for log in self.logs.iterdir()):
             for log in self.logs.iterdir():

@@ -42,12 +42,14 @@ PLANS = {
         clients=2,
         idle_clients=4,
         latency=(
-            LatencyCase("100x10@50", sockets=100, analyses=10, rate=50, seconds=15),
-            LatencyCase("1000x100@20", sockets=1000, analyses=100, rate=20, seconds=15, memory=True),
+            LatencyCase("100x10@50", sockets=100, analyses=10, rate=50, seconds=12),
+            LatencyCase("1000x100@20", sockets=1000, analyses=100, rate=20, seconds=12, memory=True),
         ),
-        sustained=SustainedCase(subscribers=100, rates=(10, 20, 50, 100, 200, 400, 800, 1600), seconds=10),
+        sustained=SustainedCase(
+            subscribers=100, rates=(5, 10, 20, 30, 50, 70, 100, 150, 200, 300, 400, 800, 1600), seconds=8
+        ),
         # Held longer than one heartbeat interval (25 s), so every socket of ours shows a heartbeat.
-        idle=IdleCase(stages=(5000, 10000), analyses=100, hold_seconds=27),
+        idle=IdleCase(stages=(5000, 10000), analyses=100, hold_seconds=26),
     ),
     "quick": Plan(
         name="quick",
@@ -58,7 +60,7 @@ PLANS = {
             LatencyCase("100x10@50", sockets=100, analyses=10, rate=50, seconds=4),
             LatencyCase("1000x100@20", sockets=1000, analyses=100, rate=20, seconds=4, memory=True),
         ),
-        sustained=SustainedCase(subscribers=100, rates=(10, 50, 200, 800), seconds=3),
+        sustained=SustainedCase(subscribers=100, rates=(5, 20, 100, 400), seconds=3),
         idle=IdleCase(stages=(1000, 2000), analyses=20, hold_seconds=5),
     ),
     "smoke": Plan(
@@ -168,6 +170,7 @@ async def run(args: argparse.Namespace) -> dict:
                 results["idle"][target] = await idle(context, target, plan.idle)
     finally:
         await asyncio.gather(*(producer.stop() for producer in producers.values()), return_exceptions=True)
+        results["server_errors"] = environment.logged_errors()
         environment.cleanup()
     results["machine"]["load_average_at_end"] = load_average()
     results["minutes"] = round((time.monotonic() - started) / 60, 1)

@@ -365,6 +365,15 @@ async def sustained(context: Context, target: str, case: SustainedCase) -> dict[
         for rate in case.rates:
             step = await session.window(rate, case.seconds)
             step["passed"], stop = judge(step)
+            if not step["passed"]:
+                # Once more: on a shared machine one window can coincide with someone else's burst
+                # of work. The step fails only when the repeat fails too.
+                step["repeated"] = True
+                steps.append(step)
+                await asyncio.sleep(context.settle_seconds)
+                step = await session.window(rate, case.seconds)
+                step["passed"], stop = judge(step)
+                step["repeat"] = True
             steps.append(step)
             if step["passed"]:
                 best = step
@@ -375,8 +384,10 @@ async def sustained(context: Context, target: str, case: SustainedCase) -> dict[
             "subscribers": case.subscribers,
             "open": opened,
             "steps": steps,
-            "sustained_events_per_second": best["achieved_rate"] if best else 0.0,
-            "sustained_deliveries_per_second": best["deliveries_per_second"] if best else 0.0,
+            # None when even the first step failed: below the lowest rate tried.
+            "sustained_events_per_second": best["achieved_rate"] if best else None,
+            "sustained_deliveries_per_second": best["deliveries_per_second"] if best else None,
+            "lowest_rate": case.rates[0],
             "sustained_step": best["asked_rate"] if best else None,
             "stopped_by": stop or "the last step passed",
             "producer_bound": bool(stop and stop.startswith("the producer")),
