@@ -347,7 +347,7 @@ def judge(step: dict[str, Any], p99_limit: float = P99_LIMIT_MS) -> tuple[bool, 
     if step["repeats"] or (step["target"] == "ours" and step["gaps"]):
         return False, f"{step['repeats']:,} duplicate or out-of-order deliveries, {step['gaps']:,} gaps"
     if step["p99_ms"] is None or step["p99_ms"] >= p99_limit:
-        return False, f"p99 {step['p99_ms']} ms"
+        return False, "no deliveries" if step["p99_ms"] is None else f"p99 {step['p99_ms']:.0f} ms"
     if step["achieved_rate"] is None or step["achieved_rate"] < REACHED_SHARE * step["asked_rate"]:
         return True, f"the producer reached only {step['achieved_rate']} of {step['asked_rate']:g} events/s"
     return True, None
