@@ -1,4 +1,4 @@
-"""Who is on a socket: JWT access tokens from the subprotocol header, the query string or a message.
+"""Who is on a socket: the session cookie, or JWT access tokens from the subprotocol, the query string or a message.
 
 Tokens are checked as simplejwt access tokens (signature, expiry and type; never UntypedToken, which
 would let a refresh token pass) and the user must exist and be active.
@@ -6,12 +6,17 @@ would let a refresh token pass) and the user must exist and be active.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.middleware import BaseMiddleware
+from django.conf import settings
+from django.contrib.auth import get_user
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.http.cookie import parse_cookie
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
@@ -54,21 +59,46 @@ def token_from_scope(scope: dict[str, Any]) -> str | None:
     return values[0] if values else None
 
 
-class JwtAuthMiddleware(BaseMiddleware):
-    """Put the user of a handshake token into the scope; a refused token is remembered, not raised.
+@database_sync_to_async
+def _session_user(session_key: str) -> AbstractBaseUser | AnonymousUser:
+    """The user of a Django session cookie, checked as Django checks it (session hash included)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    return get_user(SimpleNamespace(session=engine.SessionStore(session_key)))
 
-    The consumer accepts such a connection and closes it at once with 4401, as the contract says.
+
+def _cookie(scope: dict[str, Any], name: str) -> str | None:
+    for header, value in scope.get("headers", ()):
+        if header == b"cookie":
+            return parse_cookie(value.decode("latin-1")).get(name)
+    return None
+
+
+class SocketAuthMiddleware:
+    """Who opens the socket: a handshake JWT (subprotocol or ``?token=``), else the session cookie.
+
+    One middleware instead of Channels' cookie, session and auth stack plus a JWT layer: one copy
+    of the scope per socket, no session object kept for the socket's lifetime, no session lookup
+    for token clients, and ``send`` left unwrapped. A refused token is remembered in the scope,
+    not raised: the consumer accepts the socket and closes it at once with 4401, as the contract
+    says.
     """
 
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
     async def __call__(self, scope, receive, send):
+        scope = dict(scope)
         raw = token_from_scope(scope)
         if raw is not None:
-            scope = dict(scope)
             try:
                 identity = await aidentify(raw)
             except TokenRefused as refused:
                 scope["token_refused"] = str(refused)
+                scope["user"] = AnonymousUser()
             else:
                 scope["user"] = identity.user
                 scope["token_expires_at"] = identity.expires_at
-        return await super().__call__(scope, receive, send)
+        else:
+            session_key = _cookie(scope, settings.SESSION_COOKIE_NAME)
+            scope["user"] = await _session_user(session_key) if session_key else AnonymousUser()
+        return await self.inner(scope, receive, send)

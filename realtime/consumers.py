@@ -26,6 +26,7 @@ from .limits import RateLimiter
 from .protocol import OPEN_TYPES, ProtocolError, Request, error_reply, parse_analysis_id, parse_request, reply
 from .protocol import server_time as now_iso
 from .queries import history_page, readable_seq, readable_snapshot, reads_all
+from .wire import Frame, daphne_protocol, write_frame
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,12 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         now = time.monotonic()
         self.auth_deadline = now + config["AUTH_TIMEOUT"]
         self.next_heartbeat = now + config["HEARTBEAT_INTERVAL"]
+        self.expires_mono: float | None = None  # the token's expiry on the monotonic clock
+        self._schedule()
 
         offered = self.scope.get("subprotocols") or []
         await self.accept(JWT_SUBPROTOCOL if JWT_SUBPROTOCOL in offered else None)
+        self.wire = daphne_protocol(self.base_send)
         self.hub.connect(self)
         if "token_refused" in self.scope:
             await self.close_with(CLOSE_UNAUTHENTICATED)
@@ -106,7 +110,19 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         # A session does not expire in-band; a JWT connection lives as long as its latest token.
         if expires_at is not None and not self.via_session:
             self.expires_at = expires_at
+            self.expires_mono = time.monotonic() + (expires_at - datetime.now(UTC)).total_seconds()
             self.expiry_warned = False
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Set when the hub's ticker next needs this socket: heartbeat, auth deadline or expiry."""
+        due = self.next_heartbeat
+        if self.user is None:
+            due = min(due, self.auth_deadline)
+        if self.expires_mono is not None:
+            warn_at = self.expires_mono - settings.REALTIME["TOKEN_EXPIRY_WARNING"]
+            due = min(due, self.expires_mono if self.expiry_warned else warn_at)
+        self.next_due = due
 
     async def _subscribe_path(self) -> None:
         raw, self.path_analysis = self.path_analysis, None
@@ -121,6 +137,14 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     async def send_text(self, text: str) -> None:
         self.hub.stats.messages_sent += 1
         await self.base_send({"type": "websocket.send", "text": text})
+
+    async def send_frame(self, frame: Frame) -> None:
+        """Send a message shared with other sockets: the prepared frame when daphne serves us."""
+        if self.wire is None:
+            await self.send_text(frame.text)
+        else:
+            self.hub.stats.messages_sent += 1
+            write_frame(self.wire, frame)
 
     async def send_json(self, content: dict[str, Any], close: bool = False) -> None:
         await self.send_text(encode(content))
@@ -251,18 +275,25 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             raise ProtocolError(
                 "too_many_subscriptions", f"At most {settings.REALTIME['MAX_SUBSCRIPTIONS']} subscriptions."
             )
-        if await readable_seq(self.user, analysis_id) is None:
-            raise ProtocolError("not_found", "No analysis with that id is visible to you.")
         previous = self.streams.pop(key, None)
         if previous is not None:
             previous.cancel()
-        else:
-            self.hub.stats.subscriptions += 1
         stream = self.streams[key] = Stream(key)
+        group = analysis_group_name(key)
         # Join first, read the seq after: whatever commits later reaches the group, and whatever
-        # committed earlier is at or below the seq read here.
-        await self.hub.join(analysis_group_name(key), self)
-        current = await readable_seq(self.user, analysis_id) or 0
+        # committed earlier is at or below the seq read here. The same read checks access; a
+        # socket that may not read the analysis leaves again before anything was sent to it.
+        await self.hub.join(group, self)
+        current = await readable_seq(self.user, analysis_id)
+        if current is None:
+            del self.streams[key]
+            await self.hub.leave(group, self)
+            if previous is not None:
+                self.hub.stats.subscriptions -= 1
+            raise ProtocolError("not_found", "No analysis with that id is visible to you.")
+        if previous is None:
+            self.hub.stats.subscriptions += 1
+        stream.confirmed = True
         await self.send_json(reply("subscribe_success", request_id, analysis_id=key, seq=current))
         if since_seq is not None and since_seq < current:
             await self._replay(stream, since_seq, current)
@@ -287,9 +318,9 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         try:
             while stream.wanted > stream.last_seq:
                 before = stream.last_seq
-                for seq, text in await self.hub.events_between(stream.analysis_id, stream.last_seq, stream.wanted):
+                for seq, frame in await self.hub.events_between(stream.analysis_id, stream.last_seq, stream.wanted):
                     if seq == stream.last_seq + 1:
-                        await self.send_text(text)
+                        await self.send_frame(frame)
                         stream.last_seq = seq
                 if stream.last_seq == before:
                     break  # not visible yet; the next event or heartbeat tries again
@@ -306,24 +337,26 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             stream.task = asyncio.create_task(self._catch_up(stream))
         return admission is Admission.SEND
 
+    def follows(self, analysis_id: str) -> bool:
+        """Subscribed, with access checked: may receive the analysis's snapshots."""
+        stream = self.streams.get(analysis_id)
+        return stream is not None and stream.confirmed
+
     def followed_analyses(self) -> set[str]:
         return set(self.streams)
 
-    def heartbeat_due(self, now: float) -> bool:
-        return not self.closed and now >= self.next_heartbeat
-
     async def on_tick(self, now: float, latest: dict[str, int]) -> None:
+        """A timer of this socket is due: close it, warn of expiry, or send its heartbeat."""
         if self.closed:
             return
         if self.user is None and now >= self.auth_deadline:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
-        if self.expires_at is not None:
-            remaining = (self.expires_at - datetime.now(UTC)).total_seconds()
-            if remaining <= 0:
+        if self.expires_mono is not None:
+            if now >= self.expires_mono:
                 await self.close_with(CLOSE_UNAUTHENTICATED)
                 return
-            if remaining <= settings.REALTIME["TOKEN_EXPIRY_WARNING"] and not self.expiry_warned:
+            if not self.expiry_warned and now >= self.expires_mono - settings.REALTIME["TOKEN_EXPIRY_WARNING"]:
                 self.expiry_warned = True
                 await self.send_json(reply("token_expiring", expires_at=iso_utc(self.expires_at)))
         if now >= self.next_heartbeat:
@@ -333,3 +366,4 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             for key, stream in self.streams.items():
                 if stream.needs_catch_up(seqs[key]):
                     stream.task = asyncio.create_task(self._catch_up(stream))
+        self._schedule()

@@ -22,6 +22,7 @@ class Stream:
     analysis_id: str
     last_seq: int = 0
     catching_up: bool = True  # a new stream starts in its subscribe replay
+    confirmed: bool = False  # access checked and subscribe_success sent
     wanted: int = 0
     task: asyncio.Task | None = None
 

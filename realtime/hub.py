@@ -25,6 +25,7 @@ from .broadcasting import CREATED_MESSAGE, EVENT_MESSAGE, SNAPSHOT_MESSAGE
 from .groups import analysis_group_name
 from .queries import history_page, latest_seqs
 from .stats import ProcessStats, StatsReporter
+from .wire import Frame, write_frame
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +37,14 @@ GROUP_REFRESH_SECONDS = 3600.0
 class Member(Protocol):
     """What the hub needs of a socket."""
 
+    wire: Any  # daphne's protocol of the socket, for writing shared frames directly; or None
+    next_due: float  # monotonic time of the socket's next timer (heartbeat, deadline, expiry)
+    next_heartbeat: float
+
     def admit_event(self, analysis_id: str, seq: int) -> bool: ...
-    async def send_text(self, text: str) -> None: ...
+    def follows(self, analysis_id: str) -> bool: ...
+    async def send_frame(self, frame: Frame) -> None: ...
     async def on_tick(self, now: float, latest: dict[str, int]) -> None: ...
-    def heartbeat_due(self, now: float) -> bool: ...
     def followed_analyses(self) -> set[str]: ...
 
 
@@ -54,7 +59,7 @@ class Hub:
         self.members: dict[str, set[Member]] = {}
         self.sockets: set[Member] = set()
         self.stats = ProcessStats()
-        self._recent: dict[str, OrderedDict[int, str]] = {}
+        self._recent: dict[str, OrderedDict[int, Frame]] = {}
         self._fetches: dict[tuple[str, int, int], asyncio.Future] = {}
         self._joined: set[str] = set()
         self._group_locks: dict[str, asyncio.Lock] = {}
@@ -150,7 +155,7 @@ class Hub:
                     # heartbeat compare seqs right away so anything missed is filled from history.
                     await self._rejoin_all()
                     for socket in self.sockets:
-                        socket.next_heartbeat = 0.0
+                        socket.next_heartbeat = socket.next_due = 0.0
                 except Exception:
                     logger.debug("Rejoining groups failed; will retry", exc_info=True)
                 continue
@@ -166,11 +171,13 @@ class Hub:
             await self._fan_out_event(message["event"])
         elif kind == SNAPSHOT_MESSAGE:
             snapshot = message["analysis"]
-            text = encode({"type": "status_snapshot", "analysis": snapshot})
-            await self._send_all(self.members.get(analysis_group_name(snapshot["analysis_id"]), ()), text)
+            analysis_id = snapshot["analysis_id"]
+            frame = Frame(encode({"type": "status_snapshot", "analysis": snapshot}))
+            members = tuple(self.members.get(analysis_group_name(analysis_id), ()))
+            await self._send_all([socket for socket in members if socket.follows(analysis_id)], frame)
         elif kind == CREATED_MESSAGE:
-            text = encode({"type": "analysis_created", "analysis": message["analysis"]})
-            await self._send_all(self.members.get(message["group"], ()), text)
+            frame = Frame(encode({"type": "analysis_created", "analysis": message["analysis"]}))
+            await self._send_all(tuple(self.members.get(message["group"], ())), frame)
 
     async def _fan_out_event(self, body: dict[str, Any]) -> None:
         analysis_id, seq = body["analysis_id"], body["seq"]
@@ -178,30 +185,33 @@ class Hub:
         members = self.members.get(group)
         if not members:
             return
-        text = encode({"type": body["event"], **body})
-        self._remember(group, seq, text)
-        sent = 0
-        for socket in tuple(members):
-            if socket.admit_event(analysis_id, seq):
-                await socket.send_text(text)
-                sent += 1
-        self.stats.messages_sent += sent
+        frame = Frame(encode({"type": body["event"], **body}))
+        self._remember(group, seq, frame)
+        await self._send_all((socket for socket in tuple(members) if socket.admit_event(analysis_id, seq)), frame)
 
-    async def _send_all(self, sockets, text: str) -> None:
-        sockets = tuple(sockets)
+    async def _send_all(self, sockets, frame: Frame) -> None:
+        """Hand one frame to many sockets; one failing socket never stops the others."""
+        written = 0
         for socket in sockets:
-            await socket.send_text(text)
-        self.stats.messages_sent += len(sockets)
+            try:
+                if socket.wire is not None:
+                    write_frame(socket.wire, frame)  # the hot path: no coroutine, no re-encoding
+                    written += 1
+                else:
+                    await socket.send_frame(frame)
+            except Exception:
+                logger.debug("Could not write to a closing socket", exc_info=True)
+        self.stats.messages_sent += written
 
     # --- recent events and gap filling ---------------------------------------------------
-    def _remember(self, group: str, seq: int, text: str) -> None:
+    def _remember(self, group: str, seq: int, frame: Frame) -> None:
         recent = self._recent.setdefault(group, OrderedDict())
-        recent[seq] = text
+        recent[seq] = frame
         while len(recent) > CACHE_PER_ANALYSIS:
             recent.popitem(last=False)
 
-    async def events_between(self, analysis_id: str, after: int, upto: int) -> list[tuple[int, str]]:
-        """Encoded events with ``after < seq <= upto`` in order, from memory or one shared query."""
+    async def events_between(self, analysis_id: str, after: int, upto: int) -> list[tuple[int, Frame]]:
+        """Framed events with ``after < seq <= upto`` in order, from memory or one shared query."""
         group = analysis_group_name(analysis_id)
         recent = self._recent.get(group, {})
         wanted = range(after + 1, upto + 1)
@@ -214,16 +224,16 @@ class Hub:
             pending.add_done_callback(lambda _: self._fetches.pop(key, None))
         return await asyncio.shield(pending)
 
-    async def _fetch(self, group: str, analysis_id: str, after: int, upto: int) -> list[tuple[int, str]]:
-        found: list[tuple[int, str]] = []
+    async def _fetch(self, group: str, analysis_id: str, after: int, upto: int) -> list[tuple[int, Frame]]:
+        found: list[tuple[int, Frame]] = []
         cursor = after
         while cursor < upto:
             bodies, has_more = await history_page(analysis_id, cursor, min(HISTORY_PAGE, upto - cursor))
             for body in bodies:
-                text = encode({"type": body["event"], **body})
-                found.append((body["seq"], text))
+                frame = Frame(encode({"type": body["event"], **body}))
+                found.append((body["seq"], frame))
                 if group in self.members:
-                    self._remember(group, body["seq"], text)
+                    self._remember(group, body["seq"], frame)
             if not bodies or not has_more:
                 break
             cursor = bodies[-1]["seq"]
@@ -249,14 +259,18 @@ class Hub:
                 logger.exception("Realtime tick failed")
 
     async def _tick(self, now: float) -> None:
-        sockets = tuple(self.sockets)
-        due = [socket for socket in sockets if socket.heartbeat_due(now)]
+        # One comparison per socket; only sockets with a timer due get any work.
+        due = [socket for socket in self.sockets if socket.next_due <= now]
         followed: set[str] = set()
         for socket in due:
-            followed |= socket.followed_analyses()
+            if socket.next_heartbeat <= now:
+                followed |= socket.followed_analyses()
         latest = await latest_seqs(followed) if followed else {}
-        for socket in sockets:
-            await socket.on_tick(now, latest)
+        for socket in due:
+            try:
+                await socket.on_tick(now, latest)
+            except Exception:
+                logger.debug("Timer of a closing socket failed", exc_info=True)
         if now - self._last_report >= settings.REALTIME["STATS_INTERVAL"]:
             self._last_report = now
             await self._reporter.publish(self.stats.report(self.followed_analyses()))

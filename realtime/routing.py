@@ -1,12 +1,11 @@
 """WebSocket routes (PROTOCOL §3), each with or without the trailing slash, behind origin and auth checks."""
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import re_path
 
-from .auth import JwtAuthMiddleware
+from .auth import SocketAuthMiddleware
 from .consumers import StatusConsumer
 
 
@@ -34,5 +33,5 @@ websocket_urlpatterns = [
 ]
 
 websocket_application = BrowserOriginValidator(
-    AuthMiddlewareStack(JwtAuthMiddleware(URLRouter(websocket_urlpatterns))), allowed_origin_hosts()
+    SocketAuthMiddleware(URLRouter(websocket_urlpatterns)), allowed_origin_hosts()
 )

@@ -196,3 +196,22 @@ async def test_foreign_origin_is_refused(owner):
 async def test_missing_origin_is_let_through_to_authenticate(open_socket, owner):
     socket = await open_socket(user=owner, headers=[])
     assert (await socket.request({"type": "ping"}))["type"] == "pong"
+
+
+async def test_a_session_of_an_inactive_user_is_not_authenticated(open_socket, make_user):
+    user = await sync_to_async(make_user)("leaver")
+    cookie = await session_cookie(user)
+    user.is_active = False
+    await sync_to_async(user.save)()
+    socket = await open_socket(
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)], expect_established=False
+    )
+    assert (await socket.receive())["authenticated"] is False
+
+
+async def test_an_unknown_session_cookie_is_not_authenticated(open_socket):
+    socket = await open_socket(
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}=forged".encode())],
+        expect_established=False,
+    )
+    assert (await socket.receive())["authenticated"] is False
