@@ -50,7 +50,7 @@ def _get(results: dict, *path: str) -> Any:
 
 # --- the verdicts ---------------------------------------------------------------------------------
 def verdicts(results: dict) -> list[tuple[str, bool | None, str]]:
-    """(target, met, why) for each target of the brief; met is None when the run did not measure it."""
+    """(target, met, why) for each performance target; met is None when the run did not measure it."""
     found: list[tuple[str, bool | None, str]] = []
 
     ours_windows = [(name, w) for name, target, w in windows(results) if target == "ours"]
