@@ -25,7 +25,7 @@ from .broadcasting import CREATED_MESSAGE, EVENT_MESSAGE, SNAPSHOT_MESSAGE
 from .groups import analysis_group_name
 from .queries import history_page, latest_seqs
 from .stats import ProcessStats, StatsReporter
-from .wire import Frame, write_frame
+from .wire import Frame, close_for_restart, on_server_shutdown, write_frame
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +73,18 @@ class Hub:
         self.sender.start()
         publisher.attach(self.sender)
         self._reporter.withdraw_at_exit(self.stats.id)
+        on_server_shutdown(self._close_for_restart)
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="hub-receive"),
             asyncio.create_task(self._tick_loop(), name="hub-tick"),
         ]
+
+    def _close_for_restart(self) -> None:
+        """The server is stopping: close every socket with 1012 so clients resume with since_seq."""
+        logger.info("Server stopping: closing %d sockets with 1012", len(self.sockets))
+        for socket in tuple(self.sockets):
+            if socket.wire is not None:
+                close_for_restart(socket.wire)
 
     async def close(self) -> None:
         publisher.detach(self.sender)

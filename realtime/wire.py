@@ -7,6 +7,7 @@ and framing the same text again per socket through the ASGI path. Any other serv
 communicator) gets the plain ASGI ``send``; both write in call order on the event loop thread.
 """
 
+import sys
 from functools import partial
 from typing import Any
 
@@ -47,3 +48,36 @@ def write_frame(protocol: Any, frame: Frame) -> None:
     """Write a prepared frame to an open connection; a closing one is skipped, as daphne would."""
     if protocol.state == protocol.STATE_OPEN:
         protocol.sendPreparedMessage(frame.prepared)
+
+
+#: "Service restart" (RFC 6455 registry): clients reconnect with backoff and ``since_seq``.
+CLOSE_RESTART = 1012
+
+
+def close_for_restart(protocol: Any) -> None:
+    """Tell an open connection that the server is restarting, as daphne itself sends 1011."""
+    if protocol.state == protocol.STATE_OPEN:
+        protocol.sendCloseFrame(code=CLOSE_RESTART, reasonUtf8=b"Server restarting", isReply=False)
+
+
+#: How long shutdown waits for the close frames to leave before connections are dropped.
+CLOSE_FLUSH_SECONDS = 0.5
+
+
+def on_server_shutdown(callback: Any) -> None:
+    """Run ``callback`` when daphne's reactor starts to shut down; elsewhere, do nothing.
+
+    Shutdown then waits a moment, so what the callback wrote reaches the clients before the
+    reactor drops every connection. Only a reactor that is already running is used: importing
+    one here would install Twisted's default reactor in processes that have none.
+    """
+    reactor = sys.modules.get("twisted.internet.reactor")
+    if reactor is None or not reactor.running:
+        return
+    from twisted.internet.task import deferLater
+
+    def run_then_flush():
+        callback()
+        return deferLater(reactor, CLOSE_FLUSH_SECONDS, lambda: None)
+
+    reactor.addSystemEventTrigger("before", "shutdown", run_then_flush)

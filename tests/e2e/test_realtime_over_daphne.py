@@ -107,3 +107,17 @@ async def test_query_token_never_reaches_the_server_log(owner, capfd):
             assert established["authenticated"] is True
     out, err = capfd.readouterr()
     assert token not in out and token not in err
+
+
+async def test_a_stopping_server_closes_sockets_with_1012(owner):
+    """Service restart: the client knows to reconnect with backoff and since_seq."""
+    from websockets.exceptions import ConnectionClosed
+
+    with daphne() as server:
+        socket = await open_ws(server, access_token_for(owner))
+        await asyncio.to_thread(server.stop)
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(10):
+                while True:
+                    await socket.recv()
+        assert socket.close_code == 1012
