@@ -87,3 +87,22 @@ def test_the_change_list_and_change_page_follow_workers_live(signed_in, owner, m
     expect(panel.locator('[data-field="progress"]')).to_have_attribute("value", "60")
     expect(change.locator("#id_progress")).to_have_value("70")
     expect(panel.locator("[data-live-admin-notice]")).to_contain_text("while you were editing")
+
+
+def test_the_change_list_announces_new_analyses(signed_in, owner, make_user, make_analysis):
+    staff = make_user("stella", staff=True, perms=ADMIN_PERMS)
+    make_analysis(owner, "already-here.mp4")
+    changelist = signed_in(staff, "/admin/analyses/analysis/")
+    wait_live(changelist)
+    notice = changelist.locator("[data-live-admin-new]")
+    expect(notice).to_be_hidden()
+
+    make_analysis(owner, "brand-new.mp4")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("1 new analysis since this page loaded")
+    make_analysis(owner, "another.mp4")
+    expect(notice).to_contain_text("2 new analyses")
+
+    notice.locator("a").click()
+    expect(changelist.locator("#result_list")).to_contain_text("brand-new.mp4")
+    expect(changelist.locator("[data-live-admin-new]")).to_be_hidden()

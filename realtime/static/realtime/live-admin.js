@@ -65,6 +65,26 @@ function followChangeList(client, rowsData) {
   };
   client.on("event", (event) => apply(event, event.timestamp));
   client.on("snapshot", (snapshot) => apply(snapshot, snapshot.updated_at));
+  announceNewAnalyses(client, rows);
+}
+
+/**
+ * The change list is Django's own table (sorting, filters, pages), so a new analysis is not
+ * spliced into it: a notice counts the new ones and offers a reload instead.
+ */
+function announceNewAnalyses(client, rows) {
+  const notice = document.querySelector("[data-live-admin-new]");
+  if (!notice) return;
+  const fresh = new Set();
+  client.on("created", (snapshot) => {
+    if (rows.has(snapshot.analysis_id) || fresh.has(snapshot.analysis_id)) return;
+    fresh.add(snapshot.analysis_id);
+    const count = fresh.size;
+    notice.querySelector("a").textContent =
+      `${count} new ${count === 1 ? "analysis" : "analyses"} since this page loaded: reload to show`;
+    notice.hidden = false;
+  });
+  client.subscribeFeed("analyses");
 }
 
 /** Give the status cell a badge and the progress cell a bar, as on the live pages. */
