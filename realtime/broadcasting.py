@@ -38,7 +38,7 @@ def on_event_saved(sender: type, instance: StatusEvent, created: bool, raw: bool
 def on_analysis_saved(sender: type, instance: Analysis, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if not created or raw:
         return
-    message = {"type": CREATED_MESSAGE, "analysis": analysis_snapshot(instance), "owner_id": instance.owner_id}
+    message = {"type": CREATED_MESSAGE, "analysis": analysis_snapshot(instance)}
     groups = [owner_feed_group_name(instance.owner_id), FEED_ALL_GROUP]
     transaction.on_commit(partial(publish, groups, message))
 

@@ -168,16 +168,18 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         if self.limiter.is_flooding():
             await self.close_with(CLOSE_FLOODING)
             return
+        allowed = self.limiter.allow()
         try:
             request = parse_request(text_data)
         except ProtocolError as error:
-            if self.limiter.allow():
-                await self.send_error(error.code, error.detail, error.request_id)
-            else:
-                await self.send_error("rate_limited", "Too many messages; slow down.", error.request_id)
-            return
-        if not self.limiter.allow():
-            await self.send_error("rate_limited", "Too many messages; slow down.", request.request_id)
+            request, refusal = None, error
+        else:
+            refusal = None
+        if not allowed:
+            request_id = request.request_id if request else refusal.request_id
+            refusal = ProtocolError("rate_limited", "Too many messages; slow down.", request_id)
+        if refusal is not None:
+            await self.send_error(refusal.code, refusal.detail, refusal.request_id)
             return
         try:
             await self.handle(request)
