@@ -106,14 +106,6 @@ class Change:
         return all(value is None for value in (self.status, self.stage, self.progress, self.message, self.error))
 
 
-def allowed_targets(status: Status) -> frozenset[Status]:
-    return ALLOWED[Status(status)]
-
-
-def is_terminal(status: Status) -> bool:
-    return Status(status) in TERMINAL
-
-
 def _stage_index(stage: Stage) -> int:
     return STAGE_ORDER.index(stage)
 
