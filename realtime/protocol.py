@@ -12,6 +12,7 @@ from typing import Any
 
 from analyses.payloads import iso_utc
 from analyses.selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
+from analyses.state_machine import EventType
 
 ALIASES = {
     "status": "status_request",
@@ -28,6 +29,25 @@ REQUEST_TYPES = frozenset(
         "ping_request",
         "history_request",
         "authenticate",
+    }
+)
+#: Every type of message the server sends: the replies and notices below, and the events of §2
+#: (whose ``type`` is their ``event``).
+SERVER_TYPES = frozenset(
+    {
+        "connection_established",
+        "authenticated",
+        "status_response",
+        "subscribe_success",
+        "unsubscribe_success",
+        "pong",
+        "history_response",
+        "analysis_created",
+        "status_snapshot",
+        "heartbeat",
+        "token_expiring",
+        "error",
+        *(kind.value for kind in EventType),
     }
 )
 #: What an unauthenticated connection may still ask.
