@@ -13,12 +13,3 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
-
-from django.conf import settings  # noqa: E402
-
-if settings.WORKER["EMBEDDED"]:
-    # The single-process demo (scripts/run without Redis): the worker must share this process's
-    # in-memory channel layer to reach the sockets.
-    from analyses.worker.embedded import start_embedded_worker
-
-    start_embedded_worker(demo=True)

@@ -75,11 +75,11 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-def start_daphne(port: int | None = None, **env: str) -> Server:
+def start_daphne(port: int | None = None, *, application: str = "secureai.asgi:application", **env: str) -> Server:
     """Start daphne on 127.0.0.1 and wait until /healthz answers."""
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "secureai.asgi:application"],
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
         cwd=ROOT,
         env=process_env(**env),
     )
@@ -93,8 +93,8 @@ def start_daphne(port: int | None = None, **env: str) -> Server:
 
 
 @contextmanager
-def daphne(port: int | None = None, **env: str):
-    server = start_daphne(port, **env)
+def daphne(port: int | None = None, *, application: str = "secureai.asgi:application", **env: str):
+    server = start_daphne(port, application=application, **env)
     try:
         yield server
     finally:

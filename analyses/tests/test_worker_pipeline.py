@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from analyses.services import analysis_transition
 from analyses.state_machine import Change, Stage, Status
@@ -146,6 +147,19 @@ def test_the_pipeline_must_follow_the_stage_order():
         load_pipeline(("analyses.worker.demo_detector.detect_faces", "analyses.worker.demo_detector.extract_frames"))
     with pytest.raises(TypeError, match="not a pipeline Step"):
         load_pipeline(("analyses.worker.demo_detector.work",))
+
+
+def test_demo_names_the_demonstration_detector_in_stage_order():
+    steps = load_pipeline(("demo",))
+    assert [item.stage for item in steps] == list(Stage)
+    assert all(item.run.__module__ == demo_detector.__name__ for item in steps)
+
+
+def test_a_worker_without_a_pipeline_refuses_to_start(settings):
+    settings.WORKER = {**settings.WORKER, "PIPELINE": []}
+    with pytest.raises(ImproperlyConfigured, match="WORKER_PIPELINE names no steps"):
+        make_worker()
+    assert make_worker(pipeline=("demo",)).steps == load_pipeline(("demo",))
 
 
 def test_backoff_doubles_up_to_its_cap():

@@ -34,6 +34,18 @@ FAILURES = {
     Stage.REPORT_GENERATION: ("report_generation_failed", "The report could not be written to storage."),
 }
 TICKS = 3
+#: The steps below in stage order: what ``WORKER_PIPELINE=demo`` and ``run_worker --demo`` run.
+DEMO_PIPELINE = tuple(
+    f"{__name__}.{name}"
+    for name in (
+        "validate_upload",
+        "extract_frames",
+        "detect_faces",
+        "run_inference",
+        "aggregate_results",
+        "generate_report",
+    )
+)
 
 
 @dataclass(frozen=True)

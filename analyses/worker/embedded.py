@@ -20,13 +20,13 @@ from .loop import Worker
 logger = logging.getLogger(__name__)
 
 
-def start_embedded_worker(*, demo: bool = True) -> None:
-    """Schedule the worker to start with daphne's reactor and to stop before it shuts down."""
+def start_embedded_worker() -> None:
+    """Schedule the demo worker to start with daphne's reactor and to stop before it shuts down."""
     if "twisted.internet.reactor" not in sys.modules:
-        raise ImproperlyConfigured("WORKER_EMBEDDED needs daphne: start the server with python -m daphne.")
+        raise ImproperlyConfigured("The single-process demo needs daphne: start it with python -m daphne.")
     from twisted.internet import defer, reactor
 
-    worker = Worker(WorkerConfig.from_settings(), stop=threading.Event(), demo=demo)
+    worker = Worker(WorkerConfig.from_settings(pipeline=("demo",)), stop=threading.Event(), demo=True)
     tasks: list[asyncio.Task] = []
 
     def start() -> None:

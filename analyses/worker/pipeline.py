@@ -1,5 +1,8 @@
 """The stage work: a pipeline of pluggable steps, named by dotted paths in ``settings.WORKER["PIPELINE"]``.
 
+``WORKER_PIPELINE=demo`` names the demonstration detector instead; a deployment names its own
+detector's steps, and with none named the worker refuses to start.
+
 A step is a :class:`Step`: the stage it belongs to, a weight (its share of the progress bar)
 and a function of a :class:`JobContext`. The runner enters each step's stage, lets the step
 report progress within its band, and ends with the result a step has set. A step signals a
@@ -13,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from analyses.state_machine import STAGE_ORDER, Change, Stage, TransitionError, Verdict
@@ -126,12 +130,21 @@ class JobContext:
             raise ClaimLost(error.detail) from error
 
 
+#: Pipelines known by name, each the dotted path of a tuple of step paths.
+NAMED_PIPELINES = {"demo": "analyses.worker.demo_detector.DEMO_PIPELINE"}
+
+
 @cache
 def load_pipeline(paths: tuple[str, ...]) -> tuple[Step, ...]:
     """Import the steps and check that their stages come in the contract's order."""
+    if len(paths) == 1 and paths[0] in NAMED_PIPELINES:
+        paths = import_string(NAMED_PIPELINES[paths[0]])
+    if not paths:
+        raise ImproperlyConfigured(
+            "WORKER_PIPELINE names no steps: set it to your detector's steps (dotted paths, in stage order), "
+            "or to 'demo' for the demonstration detector."
+        )
     steps = tuple(import_string(path) for path in paths)
-    if not steps:
-        raise ValueError("The worker pipeline has no steps.")
     for path, item in zip(paths, steps, strict=True):
         if not isinstance(item, Step):
             raise TypeError(f"{path} is not a pipeline Step (declare it with @step(stage)).")

@@ -209,19 +209,12 @@ REALTIME = {
 }
 
 # --- Worker ---------------------------------------------------------------------------------
-DEMO_PIPELINE = [
-    "analyses.worker.demo_detector.validate_upload",
-    "analyses.worker.demo_detector.extract_frames",
-    "analyses.worker.demo_detector.detect_faces",
-    "analyses.worker.demo_detector.run_inference",
-    "analyses.worker.demo_detector.aggregate_results",
-    "analyses.worker.demo_detector.generate_report",
-]
 WORKER = {
     # Shown as the actor of the worker's events; empty means worker-<host>-<pid>.
     "NAME": env_str("WORKER_NAME", ""),
-    # Dotted paths of the steps, in stage order (see analyses.worker.pipeline).
-    "PIPELINE": env_list("WORKER_PIPELINE", DEMO_PIPELINE),
+    # Dotted paths of the detector's steps, in stage order (see analyses.worker.pipeline), or the
+    # name "demo" for the demonstration detector. None by default: a worker needs a real detector.
+    "PIPELINE": env_list("WORKER_PIPELINE", []),
     "POLL_INTERVAL": env_float("WORKER_POLL_INTERVAL", 1.0),
     "HEARTBEAT_INTERVAL": env_float("WORKER_HEARTBEAT_INTERVAL", 10.0),
     # A processing analysis whose holder has not been heard from for this long is failed as worker_lost.
@@ -236,8 +229,6 @@ WORKER = {
     "DEMO_SEED": env_str("WORKER_DEMO_SEED", "secureai"),
     # With run_worker --demo: queue a new demo analysis after this many idle seconds.
     "DEMO_INTERVAL": env_float("WORKER_DEMO_INTERVAL", 10.0),
-    # Run the worker loop inside the server process (the single-process demo without Redis).
-    "EMBEDDED": env_bool("WORKER_EMBEDDED", False),
 }
 
 LOGGING = {

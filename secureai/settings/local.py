@@ -1,4 +1,4 @@
-"""Settings for a developer's machine and the demo: a generated secret kept outside git."""
+"""Settings for a developer's machine and the demo: a generated secret kept outside git, the demo detector."""
 
 import os
 import secrets
@@ -11,5 +11,7 @@ if not os.environ.get("SECRET_KEY"):
         _key_file.write_text(secrets.token_urlsafe(50))
         _key_file.chmod(0o600)
     os.environ["SECRET_KEY"] = _key_file.read_text().strip()
+# On a developer's machine the worker runs the demonstration detector unless told otherwise.
+os.environ.setdefault("WORKER_PIPELINE", "demo")
 
 from .base import *  # noqa: E402,F403

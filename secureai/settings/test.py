@@ -5,6 +5,8 @@ import secrets
 
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("CHANNEL_LAYER_PREFIX", f"secureai-test-{os.getpid()}")
+# Workers started by the tests run the demonstration detector, sped up by each test.
+os.environ.setdefault("WORKER_PIPELINE", "demo")
 
 from .base import *  # noqa: F403
 

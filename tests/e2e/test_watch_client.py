@@ -106,7 +106,8 @@ def test_single_process_mode_pushes_the_embedded_workers_events_live(owner, make
     analysis = drive_to(make_analysis(owner), Status.QUEUED)
     env = {**FAST_WORKER_ENV, "WORKER_DEMO_SPEED": "3", "WORKER_DEMO_FAILURE_RATE": "0"}  # about 5 s
     started = time.monotonic()
-    with daphne(CHANNEL_LAYER="memory", WORKER_EMBEDDED="1", WS_HEARTBEAT_INTERVAL="60", **env) as server:
+    single_process = "secureai.single_process:application"
+    with daphne(application=single_process, CHANNEL_LAYER="memory", WS_HEARTBEAT_INTERVAL="60", **env) as server:
         watch = Watch(server.http_url, "--user", owner.username, "--password", PASSWORD, "--analysis", str(analysis.pk))
         try:
             assert watch.wait(30) == 0

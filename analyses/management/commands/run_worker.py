@@ -18,7 +18,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", help="the worker's name, shown as the actor of its events")
-        parser.add_argument("--demo", action="store_true", help="queue a new demo analysis whenever idle a while")
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="run the demonstration detector and queue a new demo analysis whenever idle a while",
+        )
 
     def handle(self, *args: object, name: str | None = None, demo: bool = False, **options: object) -> None:
         stop = threading.Event()
@@ -31,4 +35,5 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        Worker(WorkerConfig.from_settings(name=name), stop=stop, demo=demo).run()
+        pipeline = ("demo",) if demo else None
+        Worker(WorkerConfig.from_settings(name=name, pipeline=pipeline), stop=stop, demo=demo).run()
