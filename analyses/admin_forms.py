@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .contract import PROGRESS_MAX
 from .models import Analysis
 from .state_machine import Change, Stage, Status, TransitionError, Verdict, apply_change
 
@@ -16,17 +17,21 @@ class AnalysisAddForm(forms.ModelForm):
 
 
 class AnalysisChangeForm(forms.ModelForm):
-    """Edits status, stage and progress; the extra fields carry what some transitions require."""
+    """Edits status, stage and progress; the extra fields carry what some transitions require.
 
-    message = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-    error_code = forms.CharField(required=False, max_length=64, help_text="Required when the status becomes failed.")
-    error_detail = forms.CharField(required=False, max_length=2000)
+    The fields only read what was typed; the state machine checks the change's shape and rules,
+    with the same sentences the API answers.
+    """
+
+    message = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    error_code = forms.CharField(required=False, help_text="Required when the status becomes failed.")
+    error_detail = forms.CharField(required=False)
     verdict = forms.ChoiceField(
         required=False,
         choices=[("", "---------")] + [(v.value, v.value) for v in Verdict],
         help_text="Required when the status becomes completed.",
     )
-    confidence = forms.FloatField(required=False, min_value=0, max_value=1)
+    confidence = forms.FloatField(required=False, help_text="From 0 to 1.")
 
     class Meta:
         model = Analysis
@@ -35,7 +40,7 @@ class AnalysisChangeForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "progress" in self.fields:  # absent for staff who may only view
-            self.fields["progress"].widget.attrs.update(min=0, max=100)
+            self.fields["progress"].widget.attrs.update(min=0, max=PROGRESS_MAX)
         self.change: Change | None = None
 
     def _requested_change(self) -> Change:

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .contract import PROGRESS_MAX, TRANSITION_ID_MAX_LENGTH
 from .state_machine import DEFAULT_MAX_RETRIES, AnalysisState, EventType, Stage, Status
 
 StatusChoices = models.TextChoices("StatusChoices", [(s.name, s.value) for s in Status])
@@ -27,7 +28,7 @@ class Analysis(models.Model):
     media_url = models.URLField(max_length=2000, blank=True, default="")
     status = models.CharField(max_length=16, choices=StatusChoices, default=Status.PENDING.value)
     stage = models.CharField(max_length=32, choices=StageChoices, null=True, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(PROGRESS_MAX)])
     retry_count = models.PositiveSmallIntegerField(default=0)
     max_retries = models.PositiveSmallIntegerField(default=DEFAULT_MAX_RETRIES)
     message = models.TextField(blank=True, default="")
@@ -56,7 +57,7 @@ class Analysis(models.Model):
                 | (~Q(status=Status.PROCESSING.value) & Q(stage__isnull=True)),
                 name="analysis_stage_only_while_processing",
             ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="analysis_progress_0_100"),
+            models.CheckConstraint(condition=Q(progress__lte=PROGRESS_MAX), name="analysis_progress_0_100"),
             models.CheckConstraint(
                 condition=Q(retry_count__lte=models.F("max_retries")), name="analysis_retries_within_limit"
             ),
@@ -100,7 +101,7 @@ class StatusEvent(models.Model):
     result = models.JSONField(null=True, blank=True)
     actor = models.CharField(max_length=150)
     timestamp = models.DateTimeField(default=timezone.now)
-    transition_id = models.CharField(max_length=100, null=True, blank=True)
+    transition_id = models.CharField(max_length=TRANSITION_ID_MAX_LENGTH, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
@@ -113,7 +114,7 @@ class StatusEvent(models.Model):
                 name="event_unique_transition_id",
             ),
             models.CheckConstraint(condition=Q(seq__gte=1), name="event_seq_positive"),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="event_progress_0_100"),
+            models.CheckConstraint(condition=Q(progress__lte=PROGRESS_MAX), name="event_progress_0_100"),
             models.CheckConstraint(condition=Q(status__in=STATUS_VALUES), name="event_status_valid"),
             models.CheckConstraint(condition=Q(event__in=EVENT_VALUES), name="event_type_valid"),
         ]

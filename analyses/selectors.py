@@ -7,12 +7,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
+from .contract import HISTORY_LIMIT_DEFAULT
 from .models import Analysis, StatusEvent
 
 User = AbstractBaseUser | AnonymousUser
-
-HISTORY_LIMIT_DEFAULT = 100
-HISTORY_LIMIT_MAX = 500
 
 
 def can_read_all(user: User) -> bool:

@@ -1,8 +1,10 @@
 """Writes: the one place that creates an analysis or changes its status.
 
 Each change locks the analysis row, asks the state machine, then writes the analysis and its
-history event in one transaction. The realtime app hears about it from the post-save signal
-of the event and pushes it after commit.
+history event in one transaction. What happens next is not this module's business: saving the
+``StatusEvent`` sends Django's ``post_save`` signal, and its one receiver,
+``realtime.broadcasting.on_event_saved``, schedules the push with ``transaction.on_commit`` (so
+a rolled-back change pushes nothing). ``analyses`` never imports ``realtime``.
 """
 
 import hashlib
@@ -20,7 +22,6 @@ from .signals import snapshot_broadcast_requested
 from .state_machine import DEFAULT_MAX_RETRIES, Change, EventType, Status, TransitionError, apply_change
 
 SYSTEM_ACTOR = "system"
-TRANSITION_ID_MAX_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,6 @@ def analysis_transition(
     otherwise), so a worker that was presumed lost cannot overwrite the attempt that replaced it.
     Every accepted change that leaves the analysis processing counts as the holder's heartbeat.
     """
-    if transition_id is not None and not (
-        isinstance(transition_id, str) and 0 < len(transition_id) <= TRANSITION_ID_MAX_LENGTH
-    ):
-        raise TransitionError(
-            "invalid", f"transition_id must be a string of 1 to {TRANSITION_ID_MAX_LENGTH} characters."
-        )
     analysis = Analysis.objects.select_for_update(of=("self",)).select_related("owner").get(pk=analysis_id)
     fingerprint = _fingerprint(change)
 

@@ -1,7 +1,11 @@
-"""The rules of an analysis's status: which changes are legal and what each one does.
+"""The rules of an analysis's status: which changes are well formed, which are legal, and what each does.
 
 Pure functions over plain values, no I/O: the services apply what this module decides, and
 every writer (API, admin, worker) goes through them, so a rule lives here and nowhere else.
+Two checks, in this order (docs/protocol.md §1, "malformed wins over forbidden"):
+
+- ``check_change``: the shape of a change, whatever the analysis's state (``invalid``, answered 400);
+- ``apply_change``: the rules, given the current state (``invalid_transition``, answered 409).
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
+
+from .contract import ERROR_CODE_MAX_LENGTH, MESSAGE_MAX_LENGTH, PROGRESS_MAX
 
 
 class Status(StrEnum):
@@ -110,40 +116,59 @@ def _stage_index(stage: Stage) -> int:
     return STAGE_ORDER.index(stage)
 
 
-def _check_shapes(change: Change) -> None:
-    """Reject what no state could accept: these are malformed requests, not broken rules."""
+def _is_whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value: Any, max_length: int) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= max_length
+
+
+def check_change(change: Change) -> None:
+    """Refuse what no state could accept: a malformed request, not a broken rule (``invalid``)."""
     if change.is_empty():
         raise _invalid("Give at least one of status, stage, progress, message or error.")
-    if change.progress is not None and not (
-        isinstance(change.progress, int) and not isinstance(change.progress, bool) and 0 <= change.progress <= 100
+    if change.progress is not None and not (_is_whole_number(change.progress) and 0 <= change.progress <= PROGRESS_MAX):
+        raise _invalid(f"progress must be a whole number from 0 to {PROGRESS_MAX}.")
+    if change.message is not None and not (
+        isinstance(change.message, str) and len(change.message) <= MESSAGE_MAX_LENGTH
     ):
-        raise _invalid("progress must be a whole number from 0 to 100.")
-    if change.error is not None and not (
-        isinstance(change.error, dict)
-        and set(change.error) == {"code", "detail"}
-        and all(isinstance(v, str) and v.strip() for v in change.error.values())
+        raise _invalid(f"message must be a text of at most {MESSAGE_MAX_LENGTH} characters.")
+    error = change.error
+    if error is not None and not (
+        isinstance(error, dict)
+        and set(error) == {"code", "detail"}
+        and _is_text(error["code"], ERROR_CODE_MAX_LENGTH)
+        and _is_text(error["detail"], MESSAGE_MAX_LENGTH)
     ):
-        raise _invalid('error must be {"code": "...", "detail": "..."} with two non-empty strings.')
-    if change.result is not None:
-        result = change.result
-        confidence = result.get("confidence") if isinstance(result, dict) else None
-        if not (
-            isinstance(result, dict)
-            and set(result) == {"verdict", "confidence"}
-            and result.get("verdict") in set(Verdict)
-            and isinstance(confidence, (int, float))
-            and not isinstance(confidence, bool)
-            and 0 <= confidence <= 1
-        ):
-            raise _invalid(
-                'result must be {"verdict": "authentic" | "manipulated" | "inconclusive", '
-                '"confidence": a number from 0 to 1}.'
-            )
+        raise _invalid(
+            f'error must be {{"code": "...", "detail": "..."}}: non-empty texts of at most {ERROR_CODE_MAX_LENGTH} '
+            f"and {MESSAGE_MAX_LENGTH} characters."
+        )
+    result = change.result
+    if result is not None and not (
+        isinstance(result, dict)
+        and set(result) == {"verdict", "confidence"}
+        and isinstance(result["verdict"], str)
+        and result["verdict"] in set(Verdict)
+        and isinstance(result["confidence"], int | float)
+        and not isinstance(result["confidence"], bool)
+        and 0 <= result["confidence"] <= 1
+    ):
+        verdicts = " | ".join(f'"{verdict}"' for verdict in Verdict)
+        raise _invalid(f'result must be {{"verdict": {verdicts}, "confidence": a number from 0 to 1}}.')
+    if change.status == Status.COMPLETED and result is None:
+        raise _invalid("Entering completed requires a result.")
+    if change.status == Status.FAILED and error is None:
+        raise _invalid("Entering failed requires an error.")
 
 
 def apply_change(state: AnalysisState, change: Change) -> tuple[AnalysisState, EventType]:
-    """Return the state after ``change`` and the kind of event it makes, or raise TransitionError."""
-    _check_shapes(change)
+    """Return the state after ``change`` and the kind of event it makes, or raise TransitionError.
+
+    The shape is checked first, so a change that is both malformed and forbidden is malformed.
+    """
+    check_change(change)
     current = Status(state.status)
     target = Status(change.status) if change.status is not None else current
 
@@ -151,18 +176,19 @@ def apply_change(state: AnalysisState, change: Change) -> tuple[AnalysisState, E
         raise _forbidden(f"The analysis is {current}, a final state: it cannot change any more.")
     if target not in ALLOWED[current]:
         raise _forbidden(f"{current} -> {target} is not an allowed transition.")
-    if target == Status.COMPLETED and change.result is None:
-        raise _invalid("Entering completed requires a result.")
-    if target == Status.FAILED and change.error is None:
-        raise _invalid("Entering failed requires an error.")
     if change.result is not None and target != Status.COMPLETED:
         raise _forbidden("A result is accepted only when entering completed.")
     if change.error is not None and target != Status.FAILED:
         raise _forbidden("An error is accepted only when entering failed.")
     if change.stage is not None and target != Status.PROCESSING:
         raise _forbidden(f"A stage is set only while processing, not when the status becomes {target}.")
-    if change.progress is not None and target != Status.PROCESSING:
-        raise _forbidden(f"Progress is reported only while processing, not when the status becomes {target}.")
+    # Entering completed sets progress to the maximum, so a change that says so is no contradiction.
+    progress_allowed = target == Status.PROCESSING or (target == Status.COMPLETED and change.progress == PROGRESS_MAX)
+    if change.progress is not None and not progress_allowed:
+        raise _forbidden(
+            f"Progress is reported only while processing (or as {PROGRESS_MAX} when completing), "
+            f"not {change.progress} when the status becomes {target}."
+        )
 
     message = change.message if change.message is not None else state.message
     if target == Status.PROCESSING:
@@ -180,7 +206,7 @@ def apply_change(state: AnalysisState, change: Change) -> tuple[AnalysisState, E
             message=message,
         )
     elif target == Status.COMPLETED:
-        new = replace(state, status=target, stage=None, progress=100, result=change.result, message=message)
+        new = replace(state, status=target, stage=None, progress=PROGRESS_MAX, result=change.result, message=message)
     elif target == Status.FAILED:
         new = replace(state, status=target, stage=None, error=change.error, message=message)
     elif target == Status.CANCELLED:

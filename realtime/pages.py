@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from analyses.contract import NOT_FOUND
 from analyses.selectors import analysis_get_readable, analysis_list, can_read_all, event_history
 from analyses.state_machine import TERMINAL, Status
 
@@ -17,7 +18,6 @@ from analyses.state_machine import TERMINAL, Status
 DASHBOARD_LIMIT = 200
 #: Events rendered on a detail page; the client replays any later ones when it subscribes.
 TIMELINE_LIMIT = 1000
-NOT_FOUND = "No analysis with that id is visible to you."
 WS_PATH = "/ws/status/"
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from analyses.contract import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
 from analyses.payloads import iso_utc
-from analyses.selectors import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
 from analyses.state_machine import EventType
 
 ALIASES = {

@@ -3,9 +3,11 @@
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 
+from analyses.contract import HISTORY_LIMIT_MAX
+
 
 class StrictLimitOffsetPagination(LimitOffsetPagination):
-    max_limit = 500
+    max_limit = HISTORY_LIMIT_MAX  # a page of analyses is bounded like a page of history
 
     def _parameter(self, request, name: str, minimum: int, maximum: int | None) -> int | None:
         raw = request.query_params.get(name)

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analyses.contract import NOT_FOUND
 from analyses.models import Analysis
 from analyses.payloads import analysis_snapshot, event_body
 from analyses.selectors import analysis_get_readable, analysis_list, can_change_status, event_history
@@ -24,7 +25,6 @@ from .serializers import (
     TransitionInput,
 )
 
-NOT_FOUND = "No analysis with that id is visible to you."
 ERRORS = {400: ErrorOutput, 401: ErrorOutput, 403: ErrorOutput, 404: ErrorOutput, 409: ErrorOutput}
 
 

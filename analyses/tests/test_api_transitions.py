@@ -205,3 +205,52 @@ def test_a_run_through_a_retry_to_completion(owner, make_analysis, staff_user, a
     assert events[-1]["progress"] == 100 and events[-1]["result"] == RESULT
     final = client.get(f"/api/analyses/{analysis.pk}/").json()
     assert (final["status"], final["seq"], final["retry_count"]) == ("completed", len(steps) + 1, 1)
+
+
+def test_completing_with_progress_100_is_accepted(analysis_in, post_transition, listen):
+    analysis = analysis_in("processing")
+    listener = listen(analysis.pk)
+
+    response, callbacks = post_transition(analysis, {"status": "completed", "result": RESULT, "progress": 100})
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["status"], response.json()["progress"]) == ("completed", 100)
+    assert len(callbacks) == 1
+    assert listener.receive()["event"]["event"] == "completion_update"
+
+
+@pytest.mark.parametrize("progress", [0, 60, 99])
+def test_completing_with_any_other_progress_breaks_the_rules(progress, analysis_in, post_transition, listen):
+    analysis = analysis_in("processing")
+    before = Counts.take(analysis)
+    listener = listen(analysis.pk)
+
+    response, callbacks = post_transition(analysis, {"status": "completed", "result": RESULT, "progress": progress})
+
+    assert_error_body(response, 409, "invalid_transition")
+    assert callbacks == []
+    assert Counts.take(analysis) == before
+    listener.assert_silent()
+
+
+@pytest.mark.parametrize(
+    ("source", "body"),
+    [
+        # failed is not allowed from pending or completed, but the missing error is found first.
+        ("pending", {"status": "failed"}),
+        ("completed", {"status": "failed", "message": "late"}),
+        ("cancelled", {"status": "completed"}),
+        ("pending", {"status": "completed", "progress": 100}),
+    ],
+)
+def test_malformed_wins_over_forbidden(source, body, analysis_in, post_transition, listen):
+    analysis = analysis_in(source)
+    before = Counts.take(analysis)
+    listener = listen(analysis.pk)
+
+    response, callbacks = post_transition(analysis, body)
+
+    assert_error_body(response, 400, "invalid")
+    assert callbacks == []
+    assert Counts.take(analysis) == before
+    listener.assert_silent()

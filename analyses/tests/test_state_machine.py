@@ -1,4 +1,4 @@
-"""The pure rules of PROTOCOL §1 and the event naming of §2, without a database."""
+"""The pure rules of docs/protocol.md §1 and the event naming of §2, without a database."""
 
 import itertools
 from dataclasses import replace
@@ -221,6 +221,14 @@ class TestEntering:
         error = refused(state("processing"), Change(status=Status.FAILED, error=ERROR, result=RESULT))
         assert error.code == "invalid_transition"
 
+    def test_completed_may_say_progress_100_and_nothing_else(self):
+        before = state("processing", progress=60)
+        after, _ = apply_change(before, Change(status=Status.COMPLETED, result=RESULT, progress=100))
+        assert after.progress == 100
+        for other in (0, 60, 99):
+            change = Change(status=Status.COMPLETED, result=RESULT, progress=other)
+            assert refused(before, change).code == "invalid_transition"
+
     def test_an_error_is_accepted_only_when_entering_failed(self):
         error = refused(state("processing"), Change(status=Status.COMPLETED, result=RESULT, error=ERROR))
         assert error.code == "invalid_transition"
@@ -283,6 +291,22 @@ class TestMalformed:
     )
     def test_malformed_changes_are_invalid_in_any_state(self, change):
         for status in ("queued", "processing"):
+            assert refused(state(status), change).code == "invalid"
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            Change(status=Status.FAILED),
+            Change(status=Status.COMPLETED),
+            Change(status=Status.COMPLETED, progress=100),
+            Change(status=Status.FAILED, error=ERROR, message="m" * 2001),
+            Change(status=Status.FAILED, error={"code": "c" * 65, "detail": "d"}),
+            Change(status=Status.COMPLETED, result={"verdict": ["authentic"], "confidence": 0.5}),
+        ],
+    )
+    def test_malformed_wins_over_forbidden(self, change):
+        """Checked before the rules: invalid even where the target status itself is not allowed."""
+        for status in ("pending", "completed", "cancelled"):
             assert refused(state(status), change).code == "invalid"
 
 

@@ -126,7 +126,7 @@ class JobContext:
             self.claim.report(change)
         except TransitionError as error:
             if error.code == "invalid":
-                raise
+                raise  # a malformed report is the step's bug, not a lost claim
             raise ClaimLost(error.detail) from error
 
 

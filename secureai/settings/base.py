@@ -146,6 +146,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1 writes nullable objects as JSON Schema does (oneOf with null), which every validator reads alike.
+    "OAS_VERSION": "3.1.0",
     # previous_status shares the status choices; one name for both keeps the schema tidy.
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "analyses.models.STATUS_VALUES",
