@@ -113,7 +113,7 @@ def serve_ours() -> None:
 
 # --- the relay ---------------------------------------------------------------------------------
 def relay_body(analysis_id: str, seq: int, now: float) -> dict[str, Any]:
-    """An event of the same shape and size as ours (PROTOCOL §2), with the send time as message."""
+    """An event of the same shape and size as ours (docs/protocol.md §2), with the send time as message."""
     return {
         "type": "progress_update",
         "analysis_id": analysis_id,

@@ -26,7 +26,7 @@ class Display(Protocol):
 
 
 class JsonLines:
-    """Each accepted event as its PROTOCOL §2 body on one line of stdout; notes go to stderr."""
+    """Each accepted event as its docs/protocol.md §2 body on one line of stdout; notes go to stderr."""
 
     def event(self, track: Track, event: dict[str, Any]) -> None:
         body = {key: value for key, value in event.items() if key not in {"type", "replay"}}

@@ -24,7 +24,7 @@ from .tracker import EVENT_TYPES, EXIT_UNREACHABLE, EXIT_USAGE, Track, exit_code
 SUBPROTOCOL = "secureai.jwt.v1"
 HISTORY_LIMIT = 500
 MIN_RENEW_INTERVAL = 5.0
-#: Close codes after which reconnecting cannot help (PROTOCOL §3).
+#: Close codes after which reconnecting cannot help (docs/protocol.md §3).
 FATAL_CLOSES = {4400: "protocol violation", 4413: "message too big"}
 
 

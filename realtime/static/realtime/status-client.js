@@ -1,5 +1,5 @@
 /**
- * status-client.js: a small WebSocket client for the SecureAI status stream (PROTOCOL §3).
+ * status-client.js: a small WebSocket client for the SecureAI status stream (docs/protocol.md §3).
  *
  * A plain ES module with no dependencies and no build step. The live pages use it with the
  * session cookie; frontend apps use it with an access JWT sent in the `secureai.jwt.v1`
@@ -18,7 +18,7 @@
 export const JWT_SUBPROTOCOL = "secureai.jwt.v1";
 export const TERMINAL_STATUSES = Object.freeze(["completed", "cancelled"]);
 
-/** Close codes of PROTOCOL §3. */
+/** Close codes of docs/protocol.md §3. */
 export const CLOSE_CODES = Object.freeze({
   PROTOCOL_VIOLATION: 4400,
   UNAUTHENTICATED: 4401,
@@ -50,7 +50,7 @@ const DEFAULTS = {
  *
  * Listener types for `client.on(type, listener)`:
  * - "state"      ({state, previous, attempt, delayMs, code, reason}) connection state changes
- * - "event"      (event, {replay}) one event of §2, in seq order, exactly once
+ * - "event"      (event, {replay}) one event of docs/protocol.md §2, in seq order, exactly once
  * - "snapshot"   (snapshot, {source}) a snapshot: `status_snapshot`, `status_response`
  * - "created"    (snapshot) `analysis_created` from a feed; subscribe by id to follow it
  * - "subscribed" ({analysis_id, seq} | {feed}) a `subscribe_success`
@@ -439,7 +439,7 @@ export class StatusClient {
     this._emit("message", message);
     const type = message.type;
     if (EVENT_TYPES.has(type)) {
-      // Hand over the event body of §2, the same shape as a history_response carries.
+      // Hand over the event body of docs/protocol.md §2, the same shape as a history_response carries.
       const { type: _type, replay, ...event } = message;
       this._receiveEvent(event, { replay: replay === true });
       return;
