@@ -1,4 +1,4 @@
-"""The wire shapes of PROTOCOL §2 and the snapshot, built from models as plain JSON types.
+"""The wire shapes of docs/protocol.md §2 and the snapshot, built from models as plain JSON types.
 
 Everything returned here is str, int, float, bool, None, list or dict: it goes through
 msgpack on the channel layer and through json in the API unchanged.

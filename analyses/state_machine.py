@@ -241,7 +241,7 @@ def _processing_state(state: AnalysisState, change: Change, message: str) -> Ana
 
 
 def event_type(before: AnalysisState, after: AnalysisState) -> EventType:
-    """Name the event by what the change did; the first match wins (PROTOCOL §2)."""
+    """Name the event by what the change did; the first match wins (docs/protocol.md §2)."""
     entered = after.status != before.status
     if entered and after.status in TERMINAL:
         return EventType.COMPLETION_UPDATE

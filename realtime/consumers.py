@@ -1,4 +1,4 @@
-"""The WebSocket status consumer of PROTOCOL §3.
+"""The WebSocket status consumer of docs/protocol.md §3.
 
 Thin by design: parsing lives in ``protocol``, limits in ``limits``, the delivery rule in
 ``delivery``, token checks in ``auth``, reads in ``queries``, and fan-out and timers in the

@@ -1,4 +1,4 @@
-"""The delivery rule of PROTOCOL §3 for one socket and one analysis: in seq order, once, no gap.
+"""The delivery rule of docs/protocol.md §3 for one socket and one analysis: in seq order, once, no gap.
 
 A stream remembers the last seq it delivered. A live event is sent when it is the next one,
 dropped when it was already delivered, and otherwise starts a catch-up from history; while a

@@ -1,4 +1,4 @@
-"""Client messages of PROTOCOL §3: parsing, validation and the shapes of replies.
+"""Client messages of docs/protocol.md §3: parsing, validation and the shapes of replies.
 
 Pure functions: the consumer hands in the raw text and gets back a ``Request`` or a
 ``ProtocolError`` carrying the error code the contract names.

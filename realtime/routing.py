@@ -1,4 +1,4 @@
-"""WebSocket routes (PROTOCOL §3), each with or without the trailing slash, behind origin and auth checks."""
+"""WebSocket routes (docs/protocol.md §3), each with or without the trailing slash, behind origin and auth checks."""
 
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator

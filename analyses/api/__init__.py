@@ -1,1 +1,1 @@
-"""The REST API of PROTOCOL §4 for analyses."""
+"""The REST API of docs/protocol.md §4 for analyses."""

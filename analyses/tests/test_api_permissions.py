@@ -1,4 +1,4 @@
-"""Who may do what on every HTTP endpoint of PROTOCOL §4, and which tokens count."""
+"""Who may do what on every HTTP endpoint of docs/protocol.md §4, and which tokens count."""
 
 import uuid
 from datetime import timedelta
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 ROLES = ["owner", "other", "staff", "changer", "viewer", "anonymous"]
 
-# What each role gets on an analysis owned by "owner" (PROTOCOL §4).
+# What each role gets on an analysis owned by "owner" (docs/protocol.md §4).
 EXPECTED = {
     "retrieve": {"owner": 200, "other": 404, "staff": 200, "changer": 200, "viewer": 200, "anonymous": 401},
     "transition": {"owner": 403, "other": 404, "staff": 200, "changer": 200, "viewer": 403, "anonymous": 401},

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 STATUSES = [s.value for s in Status]
 
-# The allowed pairs of PROTOCOL §1, each with a body that makes it and the event it must write.
+# The allowed pairs of docs/protocol.md §1, each with a body that makes it and the event it must write.
 ALLOWED = {
     ("pending", "queued"): ({"status": "queued"}, "status_update"),
     ("pending", "cancelled"): ({"status": "cancelled", "message": "The user gave up."}, "completion_update"),

@@ -1,4 +1,4 @@
-"""Writers racing on one analysis never produce a history that breaks the rules (PROTOCOL §1).
+"""Writers racing on one analysis never produce a history that breaks the rules (docs/protocol.md §1).
 
 Real threads, real connections, real commits: on PostgreSQL the row lock serialises them, on
 SQLite the write lock does. Each thread closes its own connection when it is done.

@@ -1,4 +1,4 @@
-"""The five ways to authenticate a socket, the refused tokens, and token expiry (PROTOCOL §3)."""
+"""The five ways to authenticate a socket, the refused tokens, and token expiry (docs/protocol.md §3)."""
 
 import asyncio
 import json

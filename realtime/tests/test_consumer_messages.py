@@ -1,4 +1,4 @@
-"""Every client message, alias and error code of PROTOCOL §3; the socket stays usable after each error."""
+"""Every client message, alias and error code of docs/protocol.md §3; the socket stays usable after each error."""
 
 import json
 import uuid

@@ -1,4 +1,4 @@
-"""The delivery guarantee of PROTOCOL §3: seq order, exactly once, no gap, even when the layer drops."""
+"""The delivery guarantee of docs/protocol.md §3: seq order, exactly once, no gap, even when the layer drops."""
 
 import asyncio
 import json
