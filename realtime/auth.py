@@ -35,6 +35,29 @@ class TokenIdentity:
     expires_at: datetime
 
 
+@dataclass
+class SocketIdentity:
+    """Who is on a socket, and how they proved it: a session, or JWTs that must be renewed in-band."""
+
+    user: AbstractBaseUser | None = None
+    via_session: bool = False
+    expires_at: datetime | None = None  # the latest JWT's expiry; None for a session
+
+    def become(self, user: AbstractBaseUser, expires_at: datetime | None) -> float | None:
+        """The socket is ``user``'s; returns how many seconds its token has left, or None for a session.
+
+        The first identity decides the kind: a session socket does not expire in-band even when a
+        request later carries a JWT.
+        """
+        if self.user is None:
+            self.via_session = expires_at is None
+        self.user = user
+        if self.via_session:
+            return None
+        self.expires_at = expires_at
+        return (expires_at - datetime.now(UTC)).total_seconds()
+
+
 def identify(raw_token: str) -> TokenIdentity:
     """Validate an access token fully and return its user and expiry; raise TokenRefused otherwise."""
     try:

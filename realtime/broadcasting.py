@@ -19,6 +19,8 @@ from .groups import FEED_ALL_GROUP, analysis_group_name, owner_feed_group_name
 EVENT_MESSAGE = "analysis.event"
 SNAPSHOT_MESSAGE = "analysis.snapshot"
 CREATED_MESSAGE = "analysis.created"
+#: Every type of message sent on the layer; each server's hub has a handler of the same name.
+LAYER_MESSAGE_TYPES = frozenset({EVENT_MESSAGE, SNAPSHOT_MESSAGE, CREATED_MESSAGE})
 
 
 def publish(groups: list[str], message: dict[str, Any]) -> None:

@@ -2,70 +2,55 @@
 
 The hub owns the process's only channel on the layer and joins each group that any of its
 sockets follows, so the layer carries a message once per process instead of once per socket,
-and the hub encodes each event once before handing the same text to every subscriber. It also
-keeps the recent events of each followed analysis, so sockets that see the same gap are filled
-by one history query, and it drives the per-socket timers (heartbeat, authentication deadline,
-token expiry) and the stats report from one ticker instead of a task per socket.
+and each event is framed once for every socket that gets it. Layer messages are handled by the
+method named after their type (``analysis.event`` -> ``analysis_event``), as Channels does.
+Which socket may see which event is the business of ``delivery``; timers belong to ``timers``.
 """
 
 import asyncio
-import json
 import logging
-import time
 import uuid
 import weakref
-from collections import OrderedDict
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
-from django.conf import settings
 
 from . import publisher
-from .broadcasting import CREATED_MESSAGE, EVENT_MESSAGE, SNAPSHOT_MESSAGE
+from .broadcasting import LAYER_MESSAGE_TYPES
+from .delivery import EventLog, Streams, event_frame
 from .groups import analysis_group_name
-from .queries import history_page, latest_seqs
+from .queries import history_page
 from .stats import ProcessStats, StatsReporter
-from .wire import Frame, close_for_restart, on_server_shutdown, write_frame
+from .timers import Due, SocketTimers, Ticker
+from .wire import Frame, Outbox, close_for_restart, on_server_shutdown
 
 logger = logging.getLogger(__name__)
-
-HISTORY_PAGE = 500
-CACHE_PER_ANALYSIS = 512
-GROUP_REFRESH_SECONDS = 3600.0
 
 
 class Member(Protocol):
     """What the hub needs of a socket."""
 
-    wire: Any  # daphne's protocol of the socket, for writing shared frames directly; or None
-    next_due: float  # monotonic time of the socket's next timer (heartbeat, deadline, expiry)
-    next_heartbeat: float
+    outbox: Outbox
+    streams: Streams
+    timers: SocketTimers
+    user: Any  # None until the socket authenticates
 
-    def admit_event(self, analysis_id: str, seq: int) -> bool: ...
-    def follows(self, analysis_id: str) -> bool: ...
-    async def send_frame(self, frame: Frame) -> None: ...
-    async def on_tick(self, now: float, latest: dict[str, int]) -> None: ...
-    def followed_analyses(self) -> set[str]: ...
-
-
-def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
+    async def on_timers(self, due: list[Due], latest: dict[str, int]) -> None: ...
 
 
 class Hub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
         self.channel = f"hub.{uuid.uuid4().hex}"
-        self.members: dict[str, set[Member]] = {}
-        self.sockets: set[Member] = set()
         self.stats = ProcessStats()
-        self._recent: dict[str, OrderedDict[int, Frame]] = {}
-        self._fetches: dict[tuple[str, int, int], asyncio.Future] = {}
+        self.log = EventLog(history_page)
+        self.sockets: set[Member] = set()
+        self._members: dict[str, set[Member]] = {}
         self._joined: set[str] = set()
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._reporter = StatsReporter()
+        self._ticker = Ticker(self)
         self._tasks: list[asyncio.Task] = []
-        self._last_report = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -76,15 +61,15 @@ class Hub:
         on_server_shutdown(self._close_for_restart)
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="hub-receive"),
-            asyncio.create_task(self._tick_loop(), name="hub-tick"),
+            asyncio.create_task(self._ticker.run(), name="hub-ticker"),
         ]
 
     def _close_for_restart(self) -> None:
         """The server is stopping: close every socket with 1012 so clients resume with since_seq."""
         logger.info("Server stopping: closing %d sockets with 1012", len(self.sockets))
         for socket in tuple(self.sockets):
-            if socket.wire is not None:
-                close_for_restart(socket.wire)
+            if socket.outbox.direct:
+                close_for_restart(socket.outbox.protocol)
 
     async def close(self) -> None:
         publisher.detach(self.sender)
@@ -97,26 +82,34 @@ class Hub:
                 await self.layer.group_discard(group, self.channel)
             except Exception:
                 logger.debug("group_discard of %s failed while closing", group, exc_info=True)
-        self.members.clear()
+        self._members.clear()
         self._joined.clear()
         await self._reporter.withdraw(self.stats.id)
 
-    # --- membership ----------------------------------------------------------------------
+    # --- sockets and their groups: the one place that joins and leaves ---------------------
     def connect(self, socket: Member) -> None:
         self.sockets.add(socket)
-        self.stats.connections += 1
 
     def disconnect(self, socket: Member) -> None:
         self.sockets.discard(socket)
-        self.stats.connections -= 1
+
+    async def follow(self, analysis_id: str, socket: Member) -> None:
+        """Deliver the analysis's events to ``socket``; returns once this process is in its group."""
+        self.log.follow(analysis_id)
+        await self.join(analysis_group_name(analysis_id), socket)
+
+    async def unfollow(self, analysis_id: str, socket: Member) -> None:
+        group = analysis_group_name(analysis_id)
+        await self.leave(group, socket)
+        if group not in self._members:
+            self.log.forget(analysis_id)
 
     async def join(self, group: str, socket: Member) -> None:
-        """Add a socket to a group; returns once the hub's channel is in the group on the layer."""
-        self.members.setdefault(group, set()).add(socket)
+        self._members.setdefault(group, set()).add(socket)
         await self._sync_membership(group)
 
     async def leave(self, group: str, socket: Member) -> None:
-        members = self.members.get(group)
+        members = self._members.get(group)
         if members is not None:
             members.discard(socket)
         await self._sync_membership(group)
@@ -126,13 +119,12 @@ class Hub:
         # layer without our channel while a socket here still follows it.
         lock = self._group_locks.setdefault(group, asyncio.Lock())
         async with lock:
-            wanted = bool(self.members.get(group))
+            wanted = bool(self._members.get(group))
             if wanted and group not in self._joined:
                 await self.layer.group_add(group, self.channel)
                 self._joined.add(group)
             elif not wanted:
-                self.members.pop(group, None)
-                self._recent.pop(group, None)
+                self._members.pop(group, None)
                 if group in self._joined:
                     self._joined.discard(group)
                     try:
@@ -142,7 +134,8 @@ class Hub:
         if not lock.locked() and group not in self._joined:
             self._group_locks.pop(group, None)
 
-    async def _rejoin_all(self) -> None:
+    async def rejoin_all(self) -> None:
+        """Add this process's channel to its groups again (after a Redis restart, or to renew them)."""
         for group in list(self._joined):
             await self.layer.group_add(group, self.channel)
 
@@ -158,14 +151,7 @@ class Hub:
                 logger.warning("Channel layer receive failed; retrying in %.1f s", backoff, exc_info=True)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
-                try:
-                    # A restarted Redis has forgotten our groups; rejoin, then let every socket's
-                    # heartbeat compare seqs right away so anything missed is filled from history.
-                    await self._rejoin_all()
-                    for socket in self.sockets:
-                        socket.next_heartbeat = socket.next_due = 0.0
-                except Exception:
-                    logger.debug("Rejoining groups failed; will retry", exc_info=True)
+                await self._recover()
                 continue
             backoff = 0.5
             try:
@@ -173,118 +159,74 @@ class Hub:
             except Exception:
                 logger.exception("Could not fan out %s", message.get("type"))
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind == EVENT_MESSAGE:
-            await self._fan_out_event(message["event"])
-        elif kind == SNAPSHOT_MESSAGE:
-            snapshot = message["analysis"]
-            analysis_id = snapshot["analysis_id"]
-            frame = Frame(encode({"type": "status_snapshot", "analysis": snapshot}))
-            members = tuple(self.members.get(analysis_group_name(analysis_id), ()))
-            await self._send_all([socket for socket in members if socket.follows(analysis_id)], frame)
-        elif kind == CREATED_MESSAGE:
-            frame = Frame(encode({"type": "analysis_created", "analysis": message["analysis"]}))
-            await self._send_all(tuple(self.members.get(message["group"], ())), frame)
+    async def _recover(self) -> None:
+        """A restarted Redis has forgotten our groups: rejoin, then let every heartbeat compare seqs now."""
+        try:
+            await self.rejoin_all()
+        except Exception:
+            logger.debug("Rejoining groups failed; will retry", exc_info=True)
+            return
+        for socket in self.sockets:
+            socket.timers.heartbeat_now()
 
-    async def _fan_out_event(self, body: dict[str, Any]) -> None:
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Hand a layer message to the method named after its type."""
+        kind = message.get("type")
+        if kind not in LAYER_MESSAGE_TYPES:
+            logger.warning("Ignoring a layer message of unknown type %r", kind)
+            return
+        await getattr(self, kind.replace(".", "_"))(message)
+
+    async def analysis_event(self, message: dict[str, Any]) -> None:
+        body = message["event"]
         analysis_id, seq = body["analysis_id"], body["seq"]
-        group = analysis_group_name(analysis_id)
-        members = self.members.get(group)
+        members = self._members.get(analysis_group_name(analysis_id))
         if not members:
             return
-        frame = Frame(encode({"type": body["event"], **body}))
-        self._remember(group, seq, frame)
-        await self._send_all((socket for socket in tuple(members) if socket.admit_event(analysis_id, seq)), frame)
+        frame = event_frame(body)
+        self.log.remember(analysis_id, seq, frame)
+        await self._write_all([socket for socket in tuple(members) if socket.streams.admit(analysis_id, seq)], frame)
 
-    async def _send_all(self, sockets, frame: Frame) -> None:
+    async def analysis_snapshot(self, message: dict[str, Any]) -> None:
+        snapshot = message["analysis"]
+        analysis_id = snapshot["analysis_id"]
+        members = tuple(self._members.get(analysis_group_name(analysis_id), ()))
+        frame = Frame.of({"type": "status_snapshot", "analysis": snapshot})
+        await self._write_all([socket for socket in members if socket.streams.follows(analysis_id)], frame)
+
+    async def analysis_created(self, message: dict[str, Any]) -> None:
+        frame = Frame.of({"type": "analysis_created", "analysis": message["analysis"]})
+        await self._write_all(tuple(self._members.get(message["group"], ())), frame)
+
+    async def _write_all(self, sockets: list[Member] | tuple[Member, ...], frame: Frame) -> None:
         """Hand one frame to many sockets; one failing socket never stops the others."""
         written = 0
         for socket in sockets:
             try:
-                if socket.wire is not None:
-                    write_frame(socket.wire, frame)  # the hot path: no coroutine, no re-encoding
-                    written += 1
+                if socket.outbox.direct:
+                    written += socket.outbox.write(frame)  # the hot path: no coroutine, no re-encoding
                 else:
-                    await socket.send_frame(frame)
+                    await socket.outbox.send(frame)
             except Exception:
                 logger.debug("Could not write to a closing socket", exc_info=True)
-        self.stats.messages_sent += written
+        self.stats.sent(frame.kind, written)
 
-    # --- recent events and gap filling ---------------------------------------------------
-    def _remember(self, group: str, seq: int, frame: Frame) -> None:
-        recent = self._recent.setdefault(group, OrderedDict())
-        recent[seq] = frame
-        while len(recent) > CACHE_PER_ANALYSIS:
-            recent.popitem(last=False)
+    # --- stats -----------------------------------------------------------------------------
+    def report(self) -> dict[str, Any]:
+        """This process's figures, read from its sockets now."""
+        analyses: set[str] = set()
+        authenticated = subscriptions = 0
+        for socket in self.sockets:
+            followed = socket.streams.followed()
+            analyses.update(followed)
+            subscriptions += len(followed)
+            authenticated += socket.user is not None
+        return self.stats.report(
+            connections=len(self.sockets), authenticated=authenticated, subscriptions=subscriptions, analyses=analyses
+        )
 
-    async def events_between(self, analysis_id: str, after: int, upto: int) -> list[tuple[int, Frame]]:
-        """Framed events with ``after < seq <= upto`` in order, from memory or one shared query."""
-        group = analysis_group_name(analysis_id)
-        recent = self._recent.get(group, {})
-        wanted = range(after + 1, upto + 1)
-        if all(seq in recent for seq in wanted):
-            return [(seq, recent[seq]) for seq in wanted]
-        key = (analysis_id, after, upto)
-        pending = self._fetches.get(key)
-        if pending is None:
-            pending = self._fetches[key] = asyncio.ensure_future(self._fetch(group, analysis_id, after, upto))
-            pending.add_done_callback(lambda _: self._fetches.pop(key, None))
-        return await asyncio.shield(pending)
-
-    async def _fetch(self, group: str, analysis_id: str, after: int, upto: int) -> list[tuple[int, Frame]]:
-        found: list[tuple[int, Frame]] = []
-        cursor = after
-        while cursor < upto:
-            bodies, has_more = await history_page(analysis_id, cursor, min(HISTORY_PAGE, upto - cursor))
-            for body in bodies:
-                frame = Frame(encode({"type": body["event"], **body}))
-                found.append((body["seq"], frame))
-                if group in self.members:
-                    self._remember(group, body["seq"], frame)
-            if not bodies or not has_more:
-                break
-            cursor = bodies[-1]["seq"]
-        return found
-
-    # --- timers ------------------------------------------------------------------------------
-    def _tick_period(self) -> float:
-        return max(0.05, min(1.0, settings.REALTIME["HEARTBEAT_INTERVAL"] / 4))
-
-    async def _tick_loop(self) -> None:
-        last_refresh = time.monotonic()
-        while True:
-            await asyncio.sleep(self._tick_period())
-            now = time.monotonic()
-            try:
-                await self._tick(now)
-                if now - last_refresh > GROUP_REFRESH_SECONDS:
-                    last_refresh = now
-                    await self._rejoin_all()  # renews group expiry for sockets that live for weeks
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("Realtime tick failed")
-
-    async def _tick(self, now: float) -> None:
-        # One comparison per socket; only sockets with a timer due get any work.
-        due = [socket for socket in self.sockets if socket.next_due <= now]
-        followed: set[str] = set()
-        for socket in due:
-            if socket.next_heartbeat <= now:
-                followed |= socket.followed_analyses()
-        latest = await latest_seqs(followed) if followed else {}
-        for socket in due:
-            try:
-                await socket.on_tick(now, latest)
-            except Exception:
-                logger.debug("Timer of a closing socket failed", exc_info=True)
-        if now - self._last_report >= settings.REALTIME["STATS_INTERVAL"]:
-            self._last_report = now
-            await self._reporter.publish(self.stats.report(self.followed_analyses()))
-
-    def followed_analyses(self) -> set[str]:
-        return {group.removeprefix("analysis.") for group in self.members if group.startswith("analysis.")}
+    async def publish_report(self) -> None:
+        await self._reporter.publish(self.report())
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

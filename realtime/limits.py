@@ -1,7 +1,42 @@
-"""Per-connection message limits: a token bucket for rate limiting and a one-second flood guard."""
+"""Per-connection message limits (docs/protocol.md §3): text frames only, the size of one message, a
+token bucket for the rate, and a one-second flood guard.
+"""
 
 import time
 from collections import deque
+
+from django.conf import settings
+
+from .protocol import CLOSE_FLOODING, CLOSE_PROTOCOL, CLOSE_TOO_BIG
+
+
+def is_too_big(text: str, limit: int) -> bool:
+    """More than ``limit`` bytes of UTF-8; counted only when the characters alone cannot tell."""
+    return len(text) > limit or (len(text) * 4 > limit and len(text.encode()) > limit)
+
+
+class MessageGate:
+    """What one socket may send. ``close_code`` answers for the frame that closes the socket;
+    ``allow`` (asked of every frame that passed) whether it is within the rate."""
+
+    __slots__ = ("limiter", "max_bytes")
+
+    def __init__(self) -> None:
+        config = settings.REALTIME
+        self.max_bytes = config["MAX_MESSAGE_BYTES"]
+        self.limiter = RateLimiter(config["RATE_PER_SECOND"], config["RATE_BURST"], config["FLOOD_PER_SECOND"])
+
+    def close_code(self, text: str | None) -> int | None:
+        if text is None:
+            return CLOSE_PROTOCOL  # a binary frame
+        if is_too_big(text, self.max_bytes):
+            return CLOSE_TOO_BIG
+        if self.limiter.is_flooding():
+            return CLOSE_FLOODING
+        return None
+
+    def allow(self) -> bool:
+        return self.limiter.allow()
 
 
 class RateLimiter:

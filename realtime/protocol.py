@@ -50,6 +50,12 @@ SERVER_TYPES = frozenset(
         *(kind.value for kind in EventType),
     }
 )
+#: Close codes (§3): what went wrong tells the client whether and how to come back.
+CLOSE_PROTOCOL = 4400  # a protocol violation, e.g. a binary frame: do not retry
+CLOSE_UNAUTHENTICATED = 4401  # no, a refused or an expired token: get a fresh one, then reconnect
+CLOSE_TOO_BIG = 4413  # a message over the limit: do not resend it
+CLOSE_FLOODING = 4429  # flooding: back off
+
 #: What an unauthenticated connection may still ask.
 OPEN_TYPES = frozenset({"authenticate", "ping_request"})
 FEEDS = frozenset({"analyses"})
@@ -145,6 +151,10 @@ def parse_request(text: str) -> Request:
             )
         request.limit = limit
     return request
+
+
+def rate_limited(request_id: str | None) -> ProtocolError:
+    return ProtocolError("rate_limited", "Too many messages; slow down.", request_id)
 
 
 def server_time() -> str:

@@ -10,7 +10,6 @@ import logging
 import os
 import socket
 import uuid
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,19 +26,46 @@ def _key_prefix() -> str:
     return f"{settings.CHANNEL_LAYER_PREFIX}:realtime-stats"
 
 
-@dataclass
 class ProcessStats:
-    id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    connections: int = 0
-    authenticated: int = 0
-    subscriptions: int = 0
-    messages_sent: int = 0
-    messages_received: int = 0
-    errors: int = 0
-    started_at: str = field(default_factory=lambda: iso_utc(datetime.now(UTC)))
+    """The counters of one server process. Sockets and the hub report through the methods.
 
-    def report(self, analyses: set[str]) -> dict[str, Any]:
-        return {**asdict(self), "analyses": sorted(analyses), "updated_at": iso_utc(datetime.now(UTC))}
+    How many sockets, users and subscriptions there are is not counted here but read from the
+    sockets themselves when a report is made (``Hub.report``), so it can never drift.
+    """
+
+    def __init__(self) -> None:
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.started_at = iso_utc(datetime.now(UTC))
+        self._sent = 0
+        self._received = 0
+        self._errors = 0
+
+    def sent(self, kind: str, count: int = 1) -> None:
+        """``count`` messages of type ``kind`` were written to sockets."""
+        self._sent += count
+
+    def received(self, kind: str) -> None:
+        """A socket sent a message of type ``kind`` (``invalid`` when it did not parse)."""
+        self._received += 1
+
+    def error(self, code: str) -> None:
+        """A socket was answered with an ``error`` of ``code``."""
+        self._errors += 1
+
+    def report(self, *, connections: int, authenticated: int, subscriptions: int, analyses: set[str]) -> dict[str, Any]:
+        """What this process writes to Redis for ``/ws/stats``."""
+        return {
+            "id": self.id,
+            "connections": connections,
+            "authenticated": authenticated,
+            "subscriptions": subscriptions,
+            "messages_sent": self._sent,
+            "messages_received": self._received,
+            "errors": self._errors,
+            "started_at": self.started_at,
+            "analyses": sorted(analyses),
+            "updated_at": iso_utc(datetime.now(UTC)),
+        }
 
 
 class StatsReporter:

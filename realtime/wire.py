@@ -1,13 +1,16 @@
-"""Fan-out at the wire: frame a message once per process and write the same bytes to each socket.
+"""Writing to sockets: every message a socket gets leaves through its ``Outbox``, encoded once.
 
 Under daphne every socket's ASGI ``send`` is ``partial(server.handle_reply, protocol)``, the
-autobahn protocol of that connection. For a message that many sockets receive, the hub frames it
-once (autobahn's ``PreparedMessage``) and hands the frame to each protocol, instead of encoding
-and framing the same text again per socket through the ASGI path. Any other server (or the test
-communicator) gets the plain ASGI ``send``; both write in call order on the event loop thread.
+autobahn protocol of that connection. A message that many sockets receive is a ``Frame``: the
+hub frames it once (autobahn's ``PreparedMessage``) and the outbox of each socket hands the same
+bytes to its protocol, instead of encoding and framing the same text again per socket through the
+ASGI path. Any other server (or the test communicator) gets the plain ASGI ``send``; both write
+in call order on the event loop thread.
 """
 
+import json
 import sys
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -19,14 +22,23 @@ except ImportError:  # pragma: no cover - daphne is a requirement; other servers
     WebSocketProtocol = None
 
 
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
 class Frame:
-    """One text message for many sockets; framed on first use, then reused."""
+    """One text message of type ``kind``, for one socket or many; framed on first use, then reused."""
 
-    __slots__ = ("_prepared", "text")
+    __slots__ = ("_prepared", "kind", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, kind: str) -> None:
         self.text = text
+        self.kind = kind
         self._prepared: PreparedMessage | None = None
+
+    @classmethod
+    def of(cls, message: dict[str, Any]) -> "Frame":
+        return cls(encode(message), message["type"])
 
     @property
     def prepared(self) -> PreparedMessage:
@@ -44,10 +56,39 @@ def daphne_protocol(send: Any) -> Any | None:
     return None
 
 
-def write_frame(protocol: Any, frame: Frame) -> None:
-    """Write a prepared frame to an open connection; a closing one is skipped, as daphne would."""
-    if protocol.state == protocol.STATE_OPEN:
-        protocol.sendPreparedMessage(frame.prepared)
+class Outbox:
+    """The one way out of a socket: frames in call order, each sent type told to ``on_sent``."""
+
+    __slots__ = ("_on_sent", "_send", "protocol")
+
+    def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]], on_sent: Callable[[str, int], None]) -> None:
+        self._send = send
+        self._on_sent = on_sent
+        #: daphne's protocol of the socket, written to directly; ``None`` under any other server.
+        self.protocol = daphne_protocol(send)
+
+    @property
+    def direct(self) -> bool:
+        """True when ``write`` can write without a coroutine."""
+        return self.protocol is not None
+
+    def write(self, frame: Frame) -> int:
+        """The fan-out's hot path (``direct`` outboxes only): write now; 1 if written, 0 if closing.
+
+        It does not tell ``on_sent``: the fan-out counts a whole batch at once.
+        """
+        if self.protocol.state != self.protocol.STATE_OPEN:
+            return 0  # a closing socket is skipped, as daphne would
+        self.protocol.sendPreparedMessage(frame.prepared)
+        return 1
+
+    async def send(self, frame: Frame) -> None:
+        if self.protocol is not None:
+            sent = self.write(frame)
+        else:
+            await self._send({"type": "websocket.send", "text": frame.text})
+            sent = 1
+        self._on_sent(frame.kind, sent)
 
 
 #: "Service restart" (RFC 6455 registry): clients reconnect with backoff and ``since_seq``.

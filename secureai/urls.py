@@ -1,4 +1,4 @@
-"""HTTP routes; the WebSocket routes are in realtime.routing."""
+"""The map of the site's HTTP routes; the WebSocket routes are in realtime.routing."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -8,6 +8,9 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from analyses.api.views import AnalysisBroadcastApi
+from realtime.api import RealtimeStatsApi
+
 from . import health
 
 urlpatterns = [
@@ -15,14 +18,21 @@ urlpatterns = [
     # Sign-in for the live pages; the socket then authenticates with the session cookie.
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The APIs (docs/protocol.md §4): tokens, analyses, the broadcast trigger and the realtime stats
+    # (each also at its /ws/ path), and their schema.
     path("api/token/", TokenObtainPairView.as_view(), name="token-obtain"),
     path("api/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("api/", include("analyses.api.urls")),
+    path("ws/broadcast/<str:analysis_id>", AnalysisBroadcastApi.as_view(), name="ws-broadcast"),
+    path("api/realtime/stats/", RealtimeStatsApi.as_view(), name="realtime-stats"),
+    path("ws/stats", RealtimeStatsApi.as_view(), name="ws-stats"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Probes for load balancers and orchestrators.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("", include("realtime.urls")),
+    # The live pages.
+    path("live/", include("realtime.urls")),
 ]
 
 _JSON_PREFIXES = ("/api/", "/ws/")

@@ -8,15 +8,14 @@ from realtime.stats import ProcessStats, StatsReporter, process_reports, summari
 
 
 def report(connections: int, analyses: list[str]) -> dict:
-    stats = ProcessStats(
-        connections=connections,
-        authenticated=connections - 1,
-        subscriptions=len(analyses),
-        messages_sent=10,
-        messages_received=3,
-        errors=1,
+    stats = ProcessStats()
+    stats.sent("status_update", 10)
+    for kind in ("ping_request", "subscribe_request", "invalid"):
+        stats.received(kind)
+    stats.error("invalid_json")
+    return stats.report(
+        connections=connections, authenticated=connections - 1, subscriptions=len(analyses), analyses=set(analyses)
     )
-    return stats.report(set(analyses))
 
 
 def test_summarize_sums_processes_and_counts_distinct_analyses():

@@ -6,7 +6,8 @@ from realtime.wire import Frame, daphne_protocol
 
 
 def test_a_frame_is_built_once_and_is_an_unmasked_text_frame():
-    frame = Frame('{"type":"progress_update","seq":7}')
+    frame = Frame.of({"type": "progress_update", "seq": 7})
+    assert (frame.kind, frame.text) == ("progress_update", '{"type":"progress_update","seq":7}')
     prepared = frame.prepared
     assert frame.prepared is prepared
     data = prepared.payloadHybi
@@ -16,7 +17,7 @@ def test_a_frame_is_built_once_and_is_an_unmasked_text_frame():
 
 
 def test_long_payloads_use_the_extended_length():
-    frame = Frame("x" * 1000)
+    frame = Frame("x" * 1000, "pong")
     data = frame.prepared.payloadHybi
     assert data[1] == 126 and int.from_bytes(data[2:4], "big") == 1000 and data[4:] == b"x" * 1000
 

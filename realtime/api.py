@@ -1,4 +1,4 @@
-"""HTTP views of the realtime layer: the stats summed over every server process."""
+"""The realtime API: stats of the sockets, summed over every server process (docs/protocol.md §4)."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,7 +14,7 @@ from .stats import process_reports, summarize
 
 def _local_reports() -> list[dict]:
     hub = current_hub()
-    return [hub.stats.report(hub.followed_analyses())] if hub is not None else []
+    return [hub.report()] if hub is not None else []
 
 
 class RealtimeStatsApi(APIView):
