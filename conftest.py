@@ -1,12 +1,14 @@
 """Fixtures shared by every app's tests: users of each role, JWT clients, analyses."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -88,6 +90,28 @@ def make_analysis(db) -> Callable[..., Analysis]:
         return analysis_create(owner=owner, filename=filename, **kwargs)
 
     return make
+
+
+#: A channel layer whose Redis is a closed port.
+DEAD_CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": "redis://127.0.0.1:1/0", "socket_connect_timeout": 1}],
+            "prefix": "secureai-dead",
+        },
+    }
+}
+
+
+@pytest.fixture
+def dead_channel_layer() -> Iterator[None]:
+    """The app's channel layer points at a closed port for the duration of the test."""
+    channel_layers.backends = {}
+    with override_settings(CHANNEL_LAYERS=DEAD_CHANNEL_LAYERS):
+        channel_layers.backends = {}
+        yield
+    channel_layers.backends = {}
 
 
 def pytest_report_header(config) -> list[str]:

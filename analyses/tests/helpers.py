@@ -18,15 +18,6 @@ from realtime.groups import analysis_group_name
 SETUP_ACTOR = "setup"
 
 # A channels_redis layer pointed at a port nobody listens on: every send fails at once.
-DEAD_CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": "redis://127.0.0.1:1/0", "socket_connect_timeout": 1}],
-            "prefix": "secureai-dead",
-        },
-    }
-}
 RESULT = {"verdict": "manipulated", "confidence": 0.93}
 ERROR = {"code": "decoder_crash", "detail": "ffmpeg exited with status 1"}
 

@@ -7,9 +7,8 @@ import uuid
 import pytest
 
 from conftest import access_token_for
+from tests.clients import ahttp_json, next_of_type, open_ws, request
 from tests.servers import daphne
-
-from .clients import ahttp_json, next_of_type, open_ws, request
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 

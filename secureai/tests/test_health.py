@@ -6,7 +6,7 @@ import pytest
 from channels.layers import channel_layers
 from django.test import Client, override_settings
 
-from analyses.tests.helpers import DEAD_CHANNEL_LAYERS
+from conftest import DEAD_CHANNEL_LAYERS
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from analyses.state_machine import Status
 from analyses.tests.helpers import GroupListener, drive_to
 from analyses.tests.history_checks import assert_history_legal
 from analyses.tests.worker_checks import FAST_WORKER_ENV, error_codes, worker_actors
-from tests.e2e.workers import settled, start_worker, stop_worker, wait_until, workers
+from tests.workers import settled, start_worker, stop_worker, wait_until, workers
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

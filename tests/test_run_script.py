@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.workers import wait_until
 from tests.servers import ROOT, free_port
+from tests.workers import wait_until
 
 pytestmark = pytest.mark.server
 

@@ -15,8 +15,8 @@ from analyses.tests.helpers import drive_to
 from analyses.tests.history_checks import assert_history_legal
 from analyses.tests.worker_checks import FAST_WORKER_ENV
 from conftest import PASSWORD
-from tests.e2e.workers import wait_until, workers
 from tests.servers import ROOT, daphne, start_daphne
+from tests.workers import wait_until, workers
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
