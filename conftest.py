@@ -1,17 +1,20 @@
-"""Fixtures shared by every app's tests: users of each role, JWT clients, analyses."""
+"""Fixtures shared by every app's tests: users of each role, JWT clients, analyses, a dead channel layer."""
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from analyses.models import Analysis
 from analyses.services import analysis_create
+from analyses.tests.helpers import DEAD_CHANNEL_LAYERS
 
 PASSWORD = "correct-horse-battery"
 
@@ -24,6 +27,16 @@ def real_redis() -> None:
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
         pytest.exit(f"The tests need Redis at {settings.REDIS_URL}: {error}", returncode=3)
+
+
+@pytest.fixture
+def dead_channel_layer() -> Iterator[None]:
+    """The app's channel layer points at a closed port for the duration of the test."""
+    channel_layers.backends = {}
+    with override_settings(CHANNEL_LAYERS=DEAD_CHANNEL_LAYERS):
+        channel_layers.backends = {}
+        yield
+    channel_layers.backends = {}
 
 
 @pytest.fixture

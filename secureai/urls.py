@@ -8,7 +8,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from . import health
+from . import health, metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.MetricsApi.as_view(), name="metrics"),
     path("", include("realtime.urls")),
 ]
 

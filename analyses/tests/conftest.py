@@ -1,12 +1,11 @@
-"""Fixtures of the analyses tests: group listeners on the real layer, a dead layer, an admin client."""
+"""Fixtures of the analyses tests: group listeners on the real layer, an admin client."""
 
 from collections.abc import Callable, Iterator
 
 import pytest
-from channels.layers import channel_layers
-from django.test import Client, override_settings
+from django.test import Client
 
-from analyses.tests.helpers import DEAD_CHANNEL_LAYERS, GroupListener
+from analyses.tests.helpers import GroupListener
 
 
 @pytest.fixture
@@ -22,16 +21,6 @@ def listen() -> Iterator[Callable[..., GroupListener]]:
     yield make
     for listener in listeners:
         listener.close()
-
-
-@pytest.fixture
-def dead_channel_layer() -> Iterator[None]:
-    """The app's channel layer points at a closed port for the duration of the test."""
-    channel_layers.backends = {}
-    with override_settings(CHANNEL_LAYERS=DEAD_CHANNEL_LAYERS):
-        channel_layers.backends = {}
-        yield
-    channel_layers.backends = {}
 
 
 @pytest.fixture
