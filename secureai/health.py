@@ -1,8 +1,8 @@
 """Liveness and readiness probes for load balancers and orchestrators, and the readiness gauge.
 
 ``secureai_ready`` holds the verdict of the process's latest readiness check. /readyz runs the
-check, and so does every scrape of /metrics, so the gauge is as fresh as the last scrape even
-where nothing polls /readyz.
+check, and so does every scrape of the process's metrics (a server's /metrics, a worker's
+exporter), so the gauge is as fresh as the last scrape even where nothing polls /readyz.
 """
 
 import asyncio

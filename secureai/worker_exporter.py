@@ -2,7 +2,9 @@
 
 Workers have no users to sign in, so the only key is the METRICS_TOKEN bearer token, and the
 exporter refuses to start without one: an open port would hand the metrics to anyone who can
-reach it. It binds to loopback unless told otherwise (WORKER_METRICS_ADDRESS).
+reach it. It binds to loopback unless told otherwise (WORKER_METRICS_ADDRESS). Like a server's
+/metrics, each scrape runs the readiness checks first: a worker writes to the database and
+publishes through the channel layer, so ``secureai_ready`` says whether it can.
 """
 
 import json
@@ -10,10 +12,13 @@ import threading
 from http.server import ThreadingHTTPServer
 from urllib.parse import urlparse
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 from prometheus_client import MetricsHandler
 
+from .health import check_readiness
 from .metrics_access import metrics_token_matches
 
 METRICS_PATH = "/metrics"
@@ -28,6 +33,10 @@ class TokenMetricsHandler(MetricsHandler):
         elif not metrics_token_matches(self.headers.get("Authorization")):
             self.refuse(401, "not_authenticated", "Send the metrics token as Authorization: Bearer <token>.")
         else:
+            try:
+                async_to_sync(check_readiness)()
+            finally:
+                connections.close_all()  # opened by this request's own thread, which ends with it
             super().do_GET()
 
     def refuse(self, status: int, code: str, detail: str) -> None:

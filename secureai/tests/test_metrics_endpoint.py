@@ -1,21 +1,13 @@
 """GET /metrics in-process: each scrape refreshes the readiness gauge; who may read; the formats."""
 
-import secrets
-
 import pytest
 from django.test import Client
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 
 from secureai.health import READY
+from tests.monitoring.scraping import families_in, new_metrics_token, sample_value
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def metrics_token(settings) -> str:
-    settings.METRICS_TOKEN = secrets.token_urlsafe(32)
-    return settings.METRICS_TOKEN
 
 
 def scrape(token: str, **headers: str):
@@ -23,8 +15,7 @@ def scrape(token: str, **headers: str):
 
 
 def ready_in(body: bytes) -> float:
-    families = {family.name: family for family in text_string_to_metric_families(body.decode())}
-    return families["secureai_ready"].samples[0].value
+    return sample_value(families_in(body), "secureai_ready")
 
 
 def test_a_scrape_runs_the_readiness_checks_first(metrics_token):
@@ -59,7 +50,7 @@ def test_staff_may_read_with_a_session_and_others_may_not(make_user, staff_user)
 
 def test_without_a_metrics_token_setting_no_bearer_token_opens_it(settings, staff_user, api_client):
     settings.METRICS_TOKEN = None
-    for token in ("", "None", secrets.token_urlsafe(32)):
+    for token in ("", "None", new_metrics_token()):
         assert scrape(token).status_code == 401
     assert api_client(staff_user).get("/metrics").status_code == 200
 

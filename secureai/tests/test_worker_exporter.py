@@ -1,29 +1,22 @@
-"""The workers' exporter: only the metrics token opens it, and run_worker will not start it without one."""
+"""The workers' exporter: only the metrics token opens it, each scrape checks readiness, and run_worker
+will not start it without a token."""
 
 import json
-import secrets
 import socket
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from prometheus_client.parser import text_string_to_metric_families
 
 from analyses.models import Analysis
 from analyses.state_machine import Status
 from analyses.tests.helpers import drive_to
+from secureai.health import READY
 from secureai.worker_exporter import start_worker_exporter
+from tests.monitoring.scraping import families_in, get_metrics, sample_value
 from tests.servers import free_port
-
-
-@pytest.fixture
-def metrics_token(settings) -> str:
-    settings.METRICS_TOKEN = secrets.token_urlsafe(32)
-    return settings.METRICS_TOKEN
 
 
 @pytest.fixture
@@ -35,22 +28,29 @@ def exporter(metrics_token) -> Iterator[ThreadingHTTPServer]:
 
 
 def get(server: ThreadingHTTPServer, path: str = "/metrics", token: str | None = None) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(f"http://127.0.0.1:{server.server_port}{path}")
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+    return get_metrics(f"http://127.0.0.1:{server.server_port}{path}", token)
 
 
 def test_the_token_opens_the_metrics(exporter, metrics_token):
     status, headers, body = get(exporter, token=metrics_token)
     assert status == 200
     assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-    names = {family.name for family in text_string_to_metric_families(body.decode())}
-    assert {"secureai_worker_jobs", "secureai_stalled_jobs", "secureai_transitions"} <= names
+    assert {"secureai_worker_jobs", "secureai_stalled_jobs", "secureai_transitions"} <= set(families_in(body))
+
+
+@pytest.mark.django_db
+def test_a_scrape_runs_the_readiness_checks_first(exporter, metrics_token):
+    READY.set(0)
+    _, _, body = get(exporter, token=metrics_token)
+    assert sample_value(families_in(body), "secureai_ready") == 1
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_redis_says_it_is_not_ready(exporter, metrics_token, dead_channel_layer):
+    READY.set(1)
+    status, _, body = get(exporter, token=metrics_token)
+    assert status == 200
+    assert sample_value(families_in(body), "secureai_ready") == 0
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong-token"])
