@@ -1,4 +1,4 @@
-"""Fixtures shared by every app's tests: users of each role, JWT clients, analyses, a dead channel layer."""
+"""Fixtures shared by every app's tests: users of each role, JWT clients, analyses."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -14,7 +14,6 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from analyses.models import Analysis
 from analyses.services import analysis_create
-from analyses.tests.helpers import DEAD_CHANNEL_LAYERS
 
 PASSWORD = "correct-horse-battery"
 
@@ -27,16 +26,6 @@ def real_redis() -> None:
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
         pytest.exit(f"The tests need Redis at {settings.REDIS_URL}: {error}", returncode=3)
-
-
-@pytest.fixture
-def dead_channel_layer() -> Iterator[None]:
-    """The app's channel layer points at a closed port for the duration of the test."""
-    channel_layers.backends = {}
-    with override_settings(CHANNEL_LAYERS=DEAD_CHANNEL_LAYERS):
-        channel_layers.backends = {}
-        yield
-    channel_layers.backends = {}
 
 
 @pytest.fixture
@@ -101,6 +90,28 @@ def make_analysis(db) -> Callable[..., Analysis]:
         return analysis_create(owner=owner, filename=filename, **kwargs)
 
     return make
+
+
+#: A channel layer whose Redis is a closed port.
+DEAD_CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": "redis://127.0.0.1:1/0", "socket_connect_timeout": 1}],
+            "prefix": "secureai-dead",
+        },
+    }
+}
+
+
+@pytest.fixture
+def dead_channel_layer() -> Iterator[None]:
+    """The app's channel layer points at a closed port for the duration of the test."""
+    channel_layers.backends = {}
+    with override_settings(CHANNEL_LAYERS=DEAD_CHANNEL_LAYERS):
+        channel_layers.backends = {}
+        yield
+    channel_layers.backends = {}
 
 
 def pytest_report_header(config) -> list[str]:
