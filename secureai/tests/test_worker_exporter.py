@@ -9,20 +9,25 @@ from http.server import ThreadingHTTPServer
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from analyses.models import Analysis
 from analyses.state_machine import Status
 from analyses.tests.helpers import drive_to
 from secureai.health import READY
 from secureai.worker_exporter import start_worker_exporter
-from tests.monitoring.scraping import families_in, get_metrics, sample_value
+from tests.monitoring.scraping import families_in, get_metrics, new_metrics_token, sample_value
 from tests.servers import free_port
 
+TOKEN = new_metrics_token()
 
-@pytest.fixture
-def exporter(metrics_token) -> Iterator[ThreadingHTTPServer]:
-    server = start_worker_exporter(address="127.0.0.1", port=0)
-    yield server
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[ThreadingHTTPServer]:
+    """One exporter for the module (stopping one takes half a second), reading the token TOKEN."""
+    with override_settings(METRICS_TOKEN=TOKEN):
+        server = start_worker_exporter(address="127.0.0.1", port=0)
+        yield server
     server.shutdown()
     server.server_close()
 
@@ -31,24 +36,24 @@ def get(server: ThreadingHTTPServer, path: str = "/metrics", token: str | None =
     return get_metrics(f"http://127.0.0.1:{server.server_port}{path}", token)
 
 
-def test_the_token_opens_the_metrics(exporter, metrics_token):
-    status, headers, body = get(exporter, token=metrics_token)
+def test_the_token_opens_the_metrics(exporter):
+    status, headers, body = get(exporter, token=TOKEN)
     assert status == 200
     assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert {"secureai_worker_jobs", "secureai_stalled_jobs", "secureai_transitions"} <= set(families_in(body))
 
 
 @pytest.mark.django_db
-def test_a_scrape_runs_the_readiness_checks_first(exporter, metrics_token):
+def test_a_scrape_runs_the_readiness_checks_first(exporter):
     READY.set(0)
-    _, _, body = get(exporter, token=metrics_token)
+    _, _, body = get(exporter, token=TOKEN)
     assert sample_value(families_in(body), "secureai_ready") == 1
 
 
 @pytest.mark.django_db
-def test_a_worker_that_lost_redis_says_it_is_not_ready(exporter, metrics_token, dead_channel_layer):
+def test_a_worker_that_lost_redis_says_it_is_not_ready(exporter, dead_channel_layer):
     READY.set(1)
-    status, _, body = get(exporter, token=metrics_token)
+    status, _, body = get(exporter, token=TOKEN)
     assert status == 200
     assert sample_value(families_in(body), "secureai_ready") == 0
 
@@ -61,8 +66,8 @@ def test_no_token_or_a_wrong_one_is_401_with_the_error_shape(exporter, token):
     assert json.loads(body)["code"] == "not_authenticated"
 
 
-def test_only_the_metrics_path_is_served(exporter, metrics_token):
-    status, _, body = get(exporter, "/", token=metrics_token)
+def test_only_the_metrics_path_is_served(exporter):
+    status, _, body = get(exporter, "/", token=TOKEN)
     assert status == 404
     assert json.loads(body)["code"] == "not_found"
 
