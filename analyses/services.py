@@ -7,8 +7,10 @@ history event in one transaction. What happens next is not this module's busines
 a rolled-back change pushes nothing). ``analyses`` never imports ``realtime``.
 """
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from .metrics import TRANSITIONS, TransitionResult
 from .models import Analysis, StatusEvent
 from .payloads import analysis_snapshot, snapshot_at_event
 from .signals import snapshot_broadcast_requested
@@ -70,6 +73,26 @@ def _fingerprint(change: Change) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _counted(transition: Callable[..., TransitionOutcome]) -> Callable[..., TransitionOutcome]:
+    """Count every call by its outcome (secureai_transitions_total), once its transaction is over."""
+
+    @functools.wraps(transition)
+    def counted(**kwargs: Any) -> TransitionOutcome:
+        try:
+            outcome = transition(**kwargs)
+        except TransitionError as refusal:
+            TRANSITIONS.labels(outcome=refusal.code).inc()
+            raise
+        except Analysis.DoesNotExist:
+            TRANSITIONS.labels(outcome=TransitionResult.NOT_FOUND).inc()
+            raise
+        TRANSITIONS.labels(outcome=TransitionResult.REPEATED if outcome.repeated else TransitionResult.APPLIED).inc()
+        return outcome
+
+    return counted
+
+
+@_counted
 @transaction.atomic
 def analysis_transition(
     *,

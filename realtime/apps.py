@@ -11,7 +11,8 @@ class RealtimeConfig(AppConfig):
         from analyses.models import Analysis, StatusEvent
         from analyses.signals import snapshot_broadcast_requested
 
-        from . import broadcasting
+        # metrics: registered at start, so every process exports every series before it counts any.
+        from . import broadcasting, metrics  # noqa: F401
 
         post_save.connect(broadcasting.on_event_saved, sender=StatusEvent, dispatch_uid="realtime.event_saved")
         post_save.connect(broadcasting.on_analysis_saved, sender=Analysis, dispatch_uid="realtime.analysis_saved")

@@ -1,4 +1,9 @@
-"""Liveness and readiness probes for load balancers and orchestrators."""
+"""Liveness and readiness probes for load balancers and orchestrators, and the readiness gauge.
+
+``secureai_ready`` holds the verdict of the process's latest readiness check. /readyz runs the
+check, and so does every scrape of the process's metrics (a server's /metrics, a worker's
+exporter), so the gauge is as fresh as the last scrape even where nothing polls /readyz.
+"""
 
 import asyncio
 import logging
@@ -7,9 +12,14 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import JsonResponse
+from prometheus_client import Gauge
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT = 3.0
+
+READY = Gauge(
+    "secureai_ready", "1 when this process's latest readiness check reached the database and the channel layer."
+)
 
 
 async def healthz(request) -> JsonResponse:
@@ -38,12 +48,19 @@ async def _check(name: str, probe) -> bool:
         return False
 
 
+async def check_readiness() -> dict[str, bool]:
+    """Probe the database and the channel layer (at once) and record the verdict in ``READY``."""
+    database, channel_layer = await asyncio.gather(
+        _check("database", sync_to_async(_database_ok)), _check("channel_layer", _channel_layer_ok)
+    )
+    checks = {"database": database, "channel_layer": channel_layer}
+    READY.set(all(checks.values()))
+    return checks
+
+
 async def readyz(request) -> JsonResponse:
     """Ready when both the database and the channel layer answer; 503 otherwise."""
-    checks = {
-        "database": await _check("database", sync_to_async(_database_ok)),
-        "channel_layer": await _check("channel_layer", _channel_layer_ok),
-    }
+    checks = await check_readiness()
     ready = all(checks.values())
     body = {
         "status": "ok" if ready else "unavailable",

@@ -11,7 +11,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from analyses.api.views import AnalysisBroadcastApi
 from realtime.api import RealtimeStatsApi
 
-from . import health
+from . import health, metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -31,6 +31,8 @@ urlpatterns = [
     # Probes for load balancers and orchestrators.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # This process's Prometheus metrics (docs/protocol.md §6).
+    path("metrics", metrics.MetricsApi.as_view(), name="metrics"),
     # The live pages.
     path("live/", include("realtime.urls")),
 ]

@@ -9,6 +9,7 @@ from analyses.services import analysis_transition
 from analyses.state_machine import Change, Stage, Status
 from analyses.tests.helpers import drive_to
 from analyses.tests.history_checks import assert_history_legal
+from analyses.tests.metric_checks import Counted
 from analyses.tests.worker_checks import error_codes, worker_actors
 from analyses.worker import demo_detector
 from analyses.worker.claiming import claim_next
@@ -43,8 +44,10 @@ def run_one(worker: Worker) -> None:
 
 def test_a_successful_attempt_walks_every_stage_and_completes(demo, owner, make_analysis):
     analysis = drive_to(make_analysis(owner), Status.QUEUED)
+    jobs = Counted("secureai_worker_jobs_total")
     run_one(make_worker())
 
+    assert jobs.changes() == {"completed": 1}
     events = assert_history_legal(analysis)
     assert analysis.status == Status.COMPLETED and analysis.progress == 100
     assert analysis.result["verdict"] in {"authentic", "manipulated", "inconclusive"}
@@ -59,7 +62,9 @@ def test_a_successful_attempt_walks_every_stage_and_completes(demo, owner, make_
 def test_a_failing_attempt_records_a_stage_error_and_is_retried_after_backoff(demo, owner, make_analysis):
     demo(failure_rate=1.0)
     analysis = drive_to(make_analysis(owner), Status.QUEUED)
+    jobs = Counted("secureai_worker_jobs_total")
     run_one(make_worker())
+    assert jobs.changes() == {"failed": 1}
     analysis.refresh_from_db()
     assert analysis.status == Status.FAILED
     assert analysis.error["code"] in {code for code, _ in demo_detector.FAILURES.values()}
@@ -101,8 +106,10 @@ def test_a_stop_fails_the_held_analysis_as_worker_stopped_and_requeues_it(demo, 
     worker = make_worker()
     claim = claim_next(worker="w-test")
     worker.stop.set()
+    jobs = Counted("secureai_worker_jobs_total")
     worker.process(claim)
 
+    assert jobs.changes() == {"stopped": 1}
     events = assert_history_legal(analysis)
     assert [event.status for event in events[-2:]] == [Status.FAILED, Status.QUEUED]
     assert events[-2].error["code"] == "worker_stopped" and "w-test" in events[-2].error["detail"]
@@ -123,7 +130,9 @@ def test_a_cancelled_analysis_is_let_go_without_a_further_write(demo, owner, mak
     analysis = drive_to(make_analysis(owner), Status.QUEUED)
     claim = claim_next(worker="w-test")
     analysis_transition(analysis_id=analysis.pk, change=Change(status=Status.CANCELLED), actor="alice")
+    jobs = Counted("secureai_worker_jobs_total")
     make_worker().process(claim)
+    assert jobs.changes() == {"lost": 1}
     events = assert_history_legal(analysis)
     assert events[-1].status == Status.CANCELLED and events[-1].actor == "alice"
 
@@ -136,7 +145,9 @@ def crashing_step(context: JobContext) -> None:
 def test_a_crashing_step_fails_the_attempt_with_internal_error(demo, owner, make_analysis):
     analysis = drive_to(make_analysis(owner), Status.QUEUED)
     pipeline = ("analyses.worker.demo_detector.validate_upload", f"{__name__}.crashing_step")
+    jobs = Counted("secureai_worker_jobs_total")
     run_one(make_worker(pipeline=pipeline))
+    assert jobs.changes() == {"crashed": 1}
     assert_history_legal(analysis)
     assert analysis.status == Status.FAILED
     assert analysis.error == {"code": "internal_error", "detail": "RuntimeError: model file missing"}

@@ -13,6 +13,7 @@ from types import TracebackType
 from django.db import connection, transaction
 from django.utils import timezone
 
+from analyses.metrics import STALLED_JOBS
 from analyses.models import Analysis
 from analyses.services import SYSTEM_ACTOR, analysis_transition
 from analyses.state_machine import Change, Status, TransitionError
@@ -95,5 +96,6 @@ def fail_stalled(*, stall_timeout: float, now: datetime | None = None) -> list[o
                 logger.exception("Could not fail the stalled analysis %s", analysis_id)
                 continue
         logger.warning("Analysis %s: %s", analysis_id, detail)
+        STALLED_JOBS.inc()
         failed.append(analysis_id)
     return failed

@@ -16,6 +16,7 @@ import time
 
 from django.db import DatabaseError, close_old_connections
 
+from analyses.metrics import WORKER_JOBS, JobOutcome
 from analyses.state_machine import Change, Status, TransitionError
 
 from .claiming import Claim, claim_next
@@ -93,13 +94,18 @@ class Worker:
             try:
                 result = run_pipeline(self.steps, context)
                 claim.report(Change(status=Status.COMPLETED, result=result, message="Analysis complete"))
+                WORKER_JOBS.labels(outcome=JobOutcome.COMPLETED).inc()
             except StepFailed as failure:
+                WORKER_JOBS.labels(outcome=JobOutcome.FAILED).inc()
                 self.fail(claim, failure.code, failure.detail)
             except WorkerStopping:
+                WORKER_JOBS.labels(outcome=JobOutcome.STOPPED).inc()
                 self.let_go(claim, context)
             except ClaimLost as lost:
+                WORKER_JOBS.labels(outcome=JobOutcome.LOST).inc()
                 logger.warning("%s lost %s: %s", claim.worker, claim.analysis_id, lost)
             except Exception as error:
+                WORKER_JOBS.labels(outcome=JobOutcome.CRASHED).inc()
                 logger.exception("Step crashed on %s", claim.analysis_id)
                 self.fail(claim, INTERNAL_ERROR, f"{type(error).__name__}: {error}"[:500])
 

@@ -231,7 +231,15 @@ WORKER = {
     "DEMO_SEED": env_str("WORKER_DEMO_SEED", "secureai"),
     # With run_worker --demo: queue a new demo analysis after this many idle seconds.
     "DEMO_INTERVAL": env_float("WORKER_DEMO_INTERVAL", 10.0),
+    # run_worker serves its Prometheus metrics on this port (none when unset or 0); see docs/monitoring.md.
+    "METRICS_PORT": env_int("WORKER_METRICS_PORT", 0) or None,
+    "METRICS_ADDRESS": env_str("WORKER_METRICS_ADDRESS", "127.0.0.1"),
 }
+
+# --- Monitoring -----------------------------------------------------------------------------
+# The bearer token Prometheus presents to /metrics (and to the workers' exporters); unset means
+# only staff may read /metrics and workers expose nothing.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or None
 
 LOGGING = {
     "version": 1,

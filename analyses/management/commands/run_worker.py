@@ -2,12 +2,16 @@
 
 import signal
 import threading
+from http.server import ThreadingHTTPServer
 from types import FrameType
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analyses.worker.config import WorkerConfig
 from analyses.worker.loop import Worker
+from secureai.worker_exporter import start_worker_exporter
 
 
 class Command(BaseCommand):
@@ -25,6 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, name: str | None = None, demo: bool = False, **options: object) -> None:
+        exporter = self.start_exporter()
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -36,4 +41,21 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
         pipeline = ("demo",) if demo else None
-        Worker(WorkerConfig.from_settings(name=name, pipeline=pipeline), stop=stop, demo=demo).run()
+        try:
+            Worker(WorkerConfig.from_settings(name=name, pipeline=pipeline), stop=stop, demo=demo).run()
+        finally:
+            if exporter is not None:
+                exporter.shutdown()
+                exporter.server_close()
+
+    def start_exporter(self) -> ThreadingHTTPServer | None:
+        """Serve this worker's metrics when WORKER_METRICS_PORT is set (docs/monitoring.md)."""
+        address, port = settings.WORKER["METRICS_ADDRESS"], settings.WORKER["METRICS_PORT"]
+        if port is None:
+            return None
+        try:
+            exporter = start_worker_exporter(address=address, port=port)
+        except (ImproperlyConfigured, OSError) as error:
+            raise CommandError(f"Cannot serve metrics on {address}:{port}: {error}") from error
+        self.stderr.write(f"Metrics on http://{address}:{port}/metrics")
+        return exporter
