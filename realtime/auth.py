@@ -18,9 +18,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
+
+from secureai.authentication import user_of_token
 
 JWT_SUBPROTOCOL = "secureai.jwt.v1"
 
@@ -58,19 +59,18 @@ class SocketIdentity:
         return (expires_at - datetime.now(UTC)).total_seconds()
 
 
-def identify(raw_token: str) -> TokenIdentity:
-    """Validate an access token fully and return its user and expiry; raise TokenRefused otherwise."""
+async def aidentify(raw_token: str) -> TokenIdentity:
+    """Validate an access token fully and return its user and expiry; raise TokenRefused otherwise.
+
+    The token is checked here on the event loop; its user comes from the process's cache of users
+    (``secureai.authentication``), and only when it is not there from the database, in a thread.
+    """
     try:
         token = AccessToken(raw_token)
-        user = JWTAuthentication().get_user(token)
+        user = user_of_token(token, query=False) or await database_sync_to_async(user_of_token)(token)
     except (TokenError, AuthenticationFailed) as refused:
         raise TokenRefused(str(refused)) from None
-    if not user.is_active:
-        raise TokenRefused("The user is inactive.")
     return TokenIdentity(user=user, expires_at=datetime.fromtimestamp(token["exp"], tz=UTC))
-
-
-aidentify = database_sync_to_async(identify)
 
 
 def token_from_scope(scope: dict[str, Any]) -> str | None:

@@ -2,14 +2,17 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secureai.settings.local")
-# Django must be set up before anything imports models, so routing comes after this line.
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models, so the rest comes after this line.
+django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from realtime.routing import websocket_application  # noqa: E402
+from secureai.request_threads import PooledThreadsASGIHandler  # noqa: E402
+
+django_asgi_app = PooledThreadsASGIHandler()
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})

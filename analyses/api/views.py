@@ -1,5 +1,7 @@
 """Thin API views: parse, call a selector or service, render."""
 
+import uuid
+
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -76,19 +78,20 @@ class AnalysisTransitionApi(APIView):
 
     @extend_schema(request=TransitionInput, responses={200: AnalysisSnapshot, **ERRORS})
     def post(self, request: Request, analysis_id: str) -> Response:
-        analysis = readable_analysis_or_404(request, analysis_id)
         if not can_change_status(request.user):
+            readable_analysis_or_404(request, analysis_id)
             raise PermissionDenied("You may read this analysis but not change its status.")
+        # Whoever may change statuses may read every analysis: locking the row is the only read.
         data = TransitionInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             outcome = analysis_transition(
-                analysis_id=analysis.pk,
+                analysis_id=uuid.UUID(analysis_id),
                 change=data.to_change(),
                 actor=request.user.get_username(),
                 transition_id=data.validated_data.get("transition_id"),
             )
-        except Analysis.DoesNotExist:
+        except (ValueError, Analysis.DoesNotExist):
             raise NotFound(NOT_FOUND) from None
         return Response(outcome.snapshot)
 

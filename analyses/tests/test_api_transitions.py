@@ -8,6 +8,8 @@ production (the commit itself is covered by test_broadcast_on_commit.py).
 import itertools
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from analyses.models import StatusEvent
 from analyses.state_machine import Status
@@ -254,3 +256,20 @@ def test_malformed_wins_over_forbidden(source, body, analysis_in, post_transitio
     assert callbacks == []
     assert Counts.take(analysis) == before
     listener.assert_silent()
+
+
+def test_a_status_update_costs_four_statements(analysis_in, status_changer, api_client):
+    """The worker's path: its user from the cache; the row locked (the only read of it), the
+    transition_id looked up, the analysis updated and its event inserted. Nothing else."""
+    analysis = analysis_in("processing")
+    client = api_client(status_changer)
+    path = f"/api/analyses/{analysis.pk}/transition/"
+    assert client.post(path, {"progress": 50, "transition_id": "job:1"}, format="json").status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(path, {"progress": 60, "transition_id": "job:2"}, format="json")
+
+    assert response.status_code == 200
+    statements = [q["sql"].split()[0] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert statements == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+    assert "FOR UPDATE" in queries.captured_queries[1]["sql"] or connection.vendor == "sqlite"

@@ -68,12 +68,18 @@ TEMPLATES = [
     },
 ]
 
+# Connections are kept between requests: each request runs its sync code on one of a few
+# long-lived threads (secureai.request_threads), and the sockets' queries on one more, so a
+# connection lives as long as its thread instead of one request. Health checks replace a broken one.
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
     )
 }
+#: How many threads run the sync work of HTTP requests (and so hold a database connection each).
+REQUEST_THREADS = env_int("REQUEST_THREADS", 4)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock when their transaction begins, so two writers queue instead of
     # failing half-way; WAL lets readers (live pages, the API) run beside a writer.
@@ -114,7 +120,7 @@ LOGOUT_REDIRECT_URL = "login"
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "secureai.authentication.CachedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -136,6 +142,9 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "UPDATE_LAST_LOGIN": False,
 }
+#: A JWT's user (and permissions) is looked up at most this often per process, not on every request;
+#: a deactivated user or a changed password is seen within this time (at once in the same process).
+JWT_USER_CACHE_SECONDS = env_float("JWT_USER_CACHE_SECONDS", 10.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "SecureAI Status API",

@@ -22,6 +22,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_secureai_{_run}"}  # noqa: F405
 
-# Processes started by the tests point here at the test database pytest-django created.
+# Processes started by the tests point here at the test database pytest-django created, and keep
+# their connections as in production. The test process itself closes its connections after each
+# use, so that nothing holds the test database open when pytest-django drops it at the end.
 if os.environ.get("SECUREAI_TEST_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["SECUREAI_TEST_DATABASE_NAME"]  # noqa: F405
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
