@@ -8,6 +8,8 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from realtime.asyncapi import asyncapi_json_view, asyncapi_yaml_view
+
 from . import health
 
 urlpatterns = [
@@ -20,6 +22,9 @@ urlpatterns = [
     path("api/", include("analyses.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The WebSocket protocol, as the OpenAPI schema above describes the HTTP API.
+    path("api/asyncapi.yaml", asyncapi_yaml_view, name="asyncapi-yaml"),
+    path("api/asyncapi.json", asyncapi_json_view, name="asyncapi-json"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("realtime.urls")),
