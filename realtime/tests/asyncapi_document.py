@@ -126,7 +126,7 @@ def examples_of(schema_name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for index, example in enumerate(document()["components"]["schemas"][schema_name].get("examples", [])):
         yield f"components/schemas/{schema_name}/examples/{index}", example
     for name, message in component_messages().items():
-        schema = message["payload"]
+        schema = resolve(message["payload"])
         branches = schema.get("allOf", [])
         extended = any(branch.get("$ref") == reference for branch in branches)
         own = declared_properties({"$ref": reference})
