@@ -136,7 +136,8 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error(error.code, error.detail, error.request_id or (request and request.request_id))
         except Exception:
             logger.exception("Failed to handle %s", request.type)
-            await self.send_error("internal_error", "The server could not handle this message.", request.request_id)
+            error = ProtocolError("internal_error", "The server could not handle this message.")
+            await self.send_error(error.code, error.detail, request.request_id)
 
     async def handle(self, request: Request) -> None:
         if request.jwt_token is not None and not await self._authenticate(request.jwt_token):

@@ -61,8 +61,28 @@ OPEN_TYPES = frozenset({"authenticate", "ping_request"})
 FEEDS = frozenset({"analyses"})
 
 
+#: Every code of an ``error`` reply (§3); ``ProtocolError`` refuses any other.
+ERROR_CODES = frozenset(
+    {
+        "invalid_json",
+        "invalid_message",
+        "unknown_type",
+        "invalid_analysis_id",
+        "not_found",
+        "unauthenticated",
+        "rate_limited",
+        "too_many_subscriptions",
+        "internal_error",
+    }
+)
+
+
 class ProtocolError(Exception):
+    """A request refused with one of ``ERROR_CODES``; the socket answers it with an ``error`` message."""
+
     def __init__(self, code: str, detail: str, request_id: str | None = None) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"{code!r} is not an error code of the protocol")
         super().__init__(detail)
         self.code = code
         self.detail = detail

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from analyses.api.views import AnalysisBroadcastApi
 from realtime.api import RealtimeStatsApi
+from realtime.asyncapi import asyncapi_json_view, asyncapi_yaml_view
 
 from . import health, metrics
 
@@ -28,6 +29,9 @@ urlpatterns = [
     path("ws/stats", RealtimeStatsApi.as_view(), name="ws-stats"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The WebSocket protocol, as the OpenAPI schema above describes the HTTP API.
+    path("api/asyncapi.yaml", asyncapi_yaml_view, name="asyncapi-yaml"),
+    path("api/asyncapi.json", asyncapi_json_view, name="asyncapi-json"),
     # Probes for load balancers and orchestrators.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -148,7 +148,11 @@ JWT_USER_CACHE_SECONDS = env_float("JWT_USER_CACHE_SECONDS", 10.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "SecureAI Status API",
-    "DESCRIPTION": "Status of deepfake-detection analyses: snapshots, transitions and history.",
+    "DESCRIPTION": (
+        "Status of deepfake-detection analyses: snapshots, transitions and history.\n\n"
+        "Live updates come over the WebSocket `/ws/status/`, described by an AsyncAPI 3 document: "
+        "[/api/asyncapi.yaml](/api/asyncapi.yaml) ([JSON](/api/asyncapi.json))."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
