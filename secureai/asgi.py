@@ -11,8 +11,8 @@ django.setup(set_prefix=False)
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from realtime.routing import websocket_application  # noqa: E402
-from secureai.request_threads import PooledThreadsASGIHandler  # noqa: E402
+from secureai.request_threads import ThreadedASGIHandler  # noqa: E402
 
-django_asgi_app = PooledThreadsASGIHandler()
+django_asgi_app = ThreadedASGIHandler()
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})

@@ -9,6 +9,8 @@ INSTALLED_APPS = ["channels"]
 DATABASES = {}
 USE_TZ = True
 ASGI_APPLICATION = "bench.relay.asgi.application"
+ROOT_URLCONF = "bench.relay.urls"
+MIDDLEWARE: list[str] = []
 
 # The same Redis options as our service (secureai.settings.base.channel_layers), so the comparison
 # measures the code and not a layer setting: redis-py's 5 s socket timeout off, a large pool, a
