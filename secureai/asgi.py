@@ -1,10 +1,14 @@
-"""ASGI entry point: HTTP through Django, WebSockets through the realtime app."""
+"""ASGI entry point: HTTP through Django, WebSockets through the realtime app.
+
+Servers load the production settings unless told otherwise; every other way in names its own
+(manage.py and scripts/run: local; pytest and the servers the tests start: test; bench/: its own).
+"""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secureai.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secureai.settings.production")
 # Django must be set up before anything imports models, so routing comes after this line.
 django_asgi_app = get_asgi_application()
 

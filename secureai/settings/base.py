@@ -152,6 +152,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Demo conveniences (seed_demo, run_worker --demo); production turns them off.
+DEMO_ALLOWED = True
+
 # --- Realtime -------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # "redis" (the default, and what every multi-process deployment needs) or "memory", which

@@ -4,7 +4,8 @@ import signal
 import threading
 from types import FrameType
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analyses.worker.config import WorkerConfig
 from analyses.worker.loop import Worker
@@ -25,6 +26,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, name: str | None = None, demo: bool = False, **options: object) -> None:
+        if demo and not settings.DEMO_ALLOWED:
+            raise CommandError("--demo runs the demonstration detector; these settings do not allow it.")
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
