@@ -2,21 +2,20 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
 from django.urls import include, path
-from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from . import health
+from .tokens import TokenBlacklistApi, TokenObtainPairApi, TokenRefreshApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Sign-in for the live pages; the socket then authenticates with the session cookie.
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("api/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("api/token/", TokenObtainPairApi.as_view(), name="token-obtain"),
+    path("api/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
+    path("api/token/blacklist/", TokenBlacklistApi.as_view(), name="token-blacklist"),
     path("api/", include("analyses.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
@@ -25,17 +24,5 @@ urlpatterns = [
     path("", include("realtime.urls")),
 ]
 
-_JSON_PREFIXES = ("/api/", "/ws/")
-
-
-def handler404(request, exception):
-    """API clients get the JSON error shape; people get Django's page."""
-    if request.path.startswith(_JSON_PREFIXES):
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request):
-    if request.path.startswith(_JSON_PREFIXES):
-        return JsonResponse({"code": "internal_error", "detail": "Internal server error."}, status=500)
-    return defaults.server_error(request)
+handler404 = "secureai.errors.not_found"
+handler500 = "secureai.errors.server_error"

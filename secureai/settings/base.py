@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_list, env_str
+from .env import env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -30,10 +30,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "secureai",
     "analyses",
     "realtime",
 ]
@@ -47,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "secureai.errors.ExceptionResponseMiddleware",
 ]
 
 ROOT_URLCONF = "secureai.urls"
@@ -121,7 +125,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "analyses.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "secureai.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "analyses.api.errors.json_error_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -135,6 +139,7 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "ALGORITHM": "HS256",
     "UPDATE_LAST_LOGIN": False,
+    "TOKEN_REFRESH_SERIALIZER": "secureai.tokens.TokenRefreshSerializer",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -152,11 +157,53 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Shared state: Redis ------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Throttle counters live here, so every server process behind the load balancer counts together.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "secureai-cache"),
+        # A request waits at most this long for Redis before the throttles let it through.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+# --- Abuse limits ---------------------------------------------------------------------------
+# Sign-in: this many failures for one username from one client address, each within
+# THROTTLE_SIGNIN_WINDOW seconds of the one before, and that pair is refused (429) until the
+# window has passed since the last failure. See secureai/signin_throttle.py.
+THROTTLE_SIGNIN_FAILURES = env_int("THROTTLE_SIGNIN_FAILURES", 10)
+THROTTLE_SIGNIN_WINDOW = env_int("THROTTLE_SIGNIN_WINDOW", 300)
+# Analysis creation per user and minute (analyses/api/throttles.py).
+THROTTLE_CREATE_PER_MINUTE = env_int("THROTTLE_CREATE_PER_MINUTE", 120)
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; see secureai/client_address.py.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+
+AUTHENTICATION_BACKENDS = [
+    "secureai.signin_throttle.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "secureai.signin_throttle.SignInFailureCounter"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = THROTTLE_SIGNIN_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=THROTTLE_SIGNIN_WINDOW)
+AXES_CLIENT_IP_CALLABLE = "secureai.client_address.client_address"
+# Attempt records live in the cache, so axes' admin pages would always be empty.
+AXES_ENABLE_ADMIN = False
+# No start-up banner; failures and lockouts are still logged (usernames and addresses masked).
+AXES_VERBOSE = False
+SILENCED_SYSTEM_CHECKS = [
+    # axes' middleware answers a lockout with its own page; ours (secureai.errors) answers 429.
+    "axes.W002",
+]
+
 # Demo conveniences (seed_demo, run_worker --demo); production turns them off.
 DEMO_ALLOWED = True
 
 # --- Realtime -------------------------------------------------------------------------------
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # "redis" (the default, and what every multi-process deployment needs) or "memory", which
 # reaches only its own process and is meant for the single-process demo fallback.
 CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis")

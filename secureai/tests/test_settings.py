@@ -46,7 +46,7 @@ def test_env_networks(monkeypatch):
         ipaddress.ip_network("::1/128"),
     ]
     monkeypatch.setenv("PROXIES", "10.0.0.5, proxy.internal")
-    with pytest.raises(ImproperlyConfigured, match="PROXIES must list IP addresses or networks, not 'proxy.internal'"):
+    with pytest.raises(ImproperlyConfigured, match=r"PROXIES must list IP addresses or networks, not 'proxy\.internal"):
         env_networks("PROXIES")
 
 
