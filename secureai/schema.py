@@ -8,6 +8,7 @@ every view, so no view repeats them and none forgets them:
 - 401: a view with authenticators refuses bad credentials;
 - 403: a staff-only view refuses others, and session authentication refuses an unsafe request
   without its CSRF token;
+- 415: an operation with a request body takes JSON only;
 - 429, with ``Retry-After``: a throttled view's POST.
 """
 
@@ -25,6 +26,7 @@ ERROR_DESCRIPTIONS = {
     403: "Signed in, but not allowed to do this.",
     404: "No such analysis, or not one you may read.",
     409: "Well-formed, but the status rules (or a concurrent change) forbid it.",
+    415: "The body is not JSON (Content-Type application/json).",
     429: "Too many requests: wait Retry-After seconds.",
     503: "The database cannot be reached: retry after Retry-After seconds.",
 }
@@ -65,6 +67,8 @@ class AutoSchema(openapi.AutoSchema):
             self.method not in SAFE_METHODS and any(isinstance(a, SessionAuthentication) for a in authenticators)
         ):
             statuses.append(403)
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+            statuses.append(415)
         if self.method == "POST" and self.view.get_throttles():
             statuses.append(429)
         return statuses

@@ -6,13 +6,13 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 EXPECTED = {
-    ("post", "/api/token/"): {"200", "400", "401", "429", "503"},
-    ("post", "/api/token/refresh/"): {"200", "400", "401", "503"},
-    ("post", "/api/token/blacklist/"): {"200", "400", "401", "503"},
+    ("post", "/api/token/"): {"200", "400", "401", "415", "429", "503"},
+    ("post", "/api/token/refresh/"): {"200", "400", "401", "415", "503"},
+    ("post", "/api/token/blacklist/"): {"200", "400", "401", "415", "503"},
     ("get", "/api/analyses/"): {"200", "400", "401", "503"},
-    ("post", "/api/analyses/"): {"201", "400", "401", "403", "429", "503"},
+    ("post", "/api/analyses/"): {"201", "400", "401", "403", "415", "429", "503"},
     ("get", "/api/analyses/{analysis_id}/"): {"200", "401", "404", "503"},
-    ("post", "/api/analyses/{analysis_id}/transition/"): {"200", "400", "401", "403", "404", "409", "503"},
+    ("post", "/api/analyses/{analysis_id}/transition/"): {"200", "400", "401", "403", "404", "409", "415", "503"},
     ("get", "/api/analyses/{analysis_id}/history/"): {"200", "400", "401", "404", "503"},
     ("post", "/api/analyses/{analysis_id}/broadcast/"): {"202", "401", "403", "404", "503"},
     ("post", "/ws/broadcast/{analysis_id}"): {"202", "401", "403", "404", "503"},
@@ -34,6 +34,18 @@ def test_every_operation_documents_the_statuses_it_answers(schema):
         for method, operation in operations.items()
     }
     assert documented == EXPECTED
+
+
+def test_request_bodies_are_json_only(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+
+
+def test_a_form_body_is_refused_with_415(api_client, owner):
+    response = api_client(owner).post("/api/analyses/", {"filename": "clip.mp4"}, format="multipart")
+    assert response.status_code == 415 and response.json()["code"] == "unsupported_media_type"
 
 
 def test_every_error_has_the_error_shape_and_throttles_and_outages_name_retry_after(schema):
