@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from analyses.models import Analysis
 from analyses.services import analysis_create
@@ -96,7 +96,9 @@ def all_viewer(make_user) -> User:
 
 
 def access_token_for(user: User) -> str:
-    return str(RefreshToken.for_user(user).access_token)
+    """An access token as sign-in would issue it; made directly, so no refresh token is recorded
+    (that is a database write, which async tests may not make)."""
+    return str(AccessToken.for_user(user))
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from conftest import PASSWORD, access_token_for
+from tests.http import HttpAnswer, csrf_pair, http_call
 from tests.servers import Server, daphne, free_port
-
-from .clients import HttpAnswer, csrf_pair, http_call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 

@@ -3,9 +3,8 @@
 import pytest
 
 from conftest import PASSWORD, access_token_for
+from tests.http import csrf_pair, http_call
 from tests.servers import daphne
-
-from .clients import csrf_pair, http_call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
