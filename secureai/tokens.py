@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers as drf_serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers, views
 
@@ -19,6 +20,10 @@ class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
 
     simplejwt looks the user up with ``objects.get`` and lets ``DoesNotExist`` escape (a 500).
     """
+
+    # Only sent: without ROTATE_REFRESH_TOKENS the answer carries the access token alone, and the
+    # schema must not promise a refresh token back.
+    refresh = drf_serializers.CharField(write_only=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         try:

@@ -4,8 +4,9 @@ Every operation of /api/schema/ gets generated requests, valid and invalid, as a
 as an analyst (token endpoints, which take no credentials, once), through the same HTTP stack
 clients use (test settings, the test database, the real Redis). Each response must not be a
 5xx, must have a documented status code and content type, and its body and headers must match
-the schema of that status. Path ids are now and then an existing analysis, so the 200 answers
-get checked too, not only the 404s.
+the schema of that status. Now and then a path id is an existing analysis, and a token endpoint's
+body carries real credentials or a real refresh token, so the 2xx answers get checked too, not
+only the errors.
 """
 
 from collections import Counter
@@ -15,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -23,7 +25,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from conftest import access_token_for
+from conftest import PASSWORD, access_token_for
 from tests.servers import Server, daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server, pytest.mark.fuzz]
@@ -47,10 +49,14 @@ def server() -> Iterator[Server]:
         yield server
 
 
-def fuzz(operation, mode, *, base_url: str, headers: dict, ids: list[str], tally: Counter) -> None:
+def fuzz(operation, mode, *, base_url: str, headers: dict, ids: list[str], bodies: list[dict], tally: Counter) -> None:
     """Run CASES generated cases of one operation; raises the first failing case's report."""
 
-    @given(case=operation.as_strategy(generation_mode=mode), analysis_id=st.sampled_from([None, *ids]))
+    @given(
+        case=operation.as_strategy(generation_mode=mode),
+        analysis_id=st.sampled_from([None, *ids]),
+        real_fields=st.sampled_from([None, *bodies]),
+    )
     @settings(
         max_examples=CASES,
         deadline=None,
@@ -58,9 +64,11 @@ def fuzz(operation, mode, *, base_url: str, headers: dict, ids: list[str], tally
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    def run(case, analysis_id):
+    def run(case, analysis_id, real_fields):
         if analysis_id is not None and "analysis_id" in (case.path_parameters or {}):
             case.path_parameters["analysis_id"] = analysis_id
+        if real_fields is not None and isinstance(case.body, dict):
+            case.body.update(real_fields)
         response = case.call(base_url=base_url, headers=headers, timeout=20)
         tally[response.status_code] += 1
         case.validate_response(response, checks=CHECKS)
@@ -70,6 +78,12 @@ def fuzz(operation, mode, *, base_url: str, headers: dict, ids: list[str], tally
 
 def test_every_operation_under_fuzzing_answers_as_documented(server, staff_user, owner, make_analysis, capsys):
     ids = [str(make_analysis(owner, filename=f"fuzz-{n}.mp4").pk) for n in range(3)]
+    real_bodies = {
+        "/api/token/": [{"username": owner.username, "password": PASSWORD}],
+        "/api/token/refresh/": [{"refresh": str(RefreshToken.for_user(owner))}],
+        # Each one can be revoked once; the rest of the cases find it revoked (401).
+        "/api/token/blacklist/": [{"refresh": str(RefreshToken.for_user(owner))} for _ in range(5)],
+    }
     callers = {
         "staff": {"Authorization": f"Bearer {access_token_for(staff_user)}"},
         "analyst": {"Authorization": f"Bearer {access_token_for(owner)}"},
@@ -83,7 +97,15 @@ def test_every_operation_under_fuzzing_answers_as_documented(server, staff_user,
             for mode in schemathesis.GenerationMode:
                 tally: Counter = Counter()
                 try:
-                    fuzz(operation, mode, base_url=server.http_url, headers=headers, ids=ids, tally=tally)
+                    fuzz(
+                        operation,
+                        mode,
+                        base_url=server.http_url,
+                        headers=headers,
+                        ids=ids,
+                        bodies=real_bodies.get(operation.path, []),
+                        tally=tally,
+                    )
                 except (Exception, BaseExceptionGroup) as failure:  # every operation runs; all are reported
                     failures.append(f"{operation.label} as {caller}, {mode.value}:\n{failure}")
                 total.update(tally)
