@@ -2,9 +2,9 @@
 
 Every way of changing a password (the admin, Django's password change views, ``set_password``
 then ``save()``) ends in saving the user with a different hash, so the receivers compare the
-hash being saved with the stored one instead of hooking each path. The blacklisting happens in
-the same transaction as the save. Access tokens live out their short lifetime
-(``JWT_ACCESS_LIFETIME``).
+hash being saved with the stored one instead of hooking each path. The blacklisting follows the
+save at once (inside the save's transaction when it has one). Access tokens live out their short
+lifetime (``JWT_ACCESS_LIFETIME``).
 """
 
 from typing import Any
@@ -35,10 +35,7 @@ def revoke_tokens_after_password_change(
         blacklist_refresh_tokens(user=instance)
 
 
-def blacklist_refresh_tokens(*, user: AbstractBaseUser) -> int:
-    """Blacklist every unexpired refresh token issued to ``user``; returns how many were still usable."""
+def blacklist_refresh_tokens(*, user: AbstractBaseUser) -> None:
+    """Blacklist every unexpired refresh token issued to ``user`` that is not blacklisted yet."""
     usable = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
-    blacklisted = BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in usable], ignore_conflicts=True
-    )
-    return len(blacklisted)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=token) for token in usable], ignore_conflicts=True)
