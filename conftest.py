@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.test import override_settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from analyses.models import Analysis
 from analyses.services import analysis_create
@@ -26,6 +26,35 @@ def real_redis() -> None:
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
         pytest.exit(f"The tests need Redis at {settings.REDIS_URL}: {error}", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counts() -> None:
+    """Each test starts with no sign-in failures or creations on record.
+
+    They live in the real Redis under this run's cache prefix (shared with the servers the tests
+    start), and users of one test run reuse the ids of another's.
+    """
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def unreachable_cache() -> Iterator[None]:
+    """The cache (throttle counts) points at a closed port; axes' handler is rebuilt on it, and back after."""
+    dead = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    # Changing AXES_HANDLER (even to itself) makes axes build its handler, and so its cache, anew.
+    with override_settings(CACHES=dead, AXES_HANDLER=settings.AXES_HANDLER):
+        yield
 
 
 @pytest.fixture
@@ -68,7 +97,9 @@ def all_viewer(make_user) -> User:
 
 
 def access_token_for(user: User) -> str:
-    return str(RefreshToken.for_user(user).access_token)
+    """An access token as sign-in would issue it; made directly, so no refresh token is recorded
+    (that is a database write, which async tests may not make)."""
+    return str(AccessToken.for_user(user))
 
 
 @pytest.fixture

@@ -35,7 +35,13 @@ PACKAGES = (
     "psycopg",
 )
 # Inherited variables that would point a child at the test suite's settings or database.
-DROPPED = ("DJANGO_SETTINGS_MODULE", "SECUREAI_TEST_DATABASE_NAME", "SECUREAI_TEST_RUN", "CHANNEL_LAYER_PREFIX")
+DROPPED = (
+    "DJANGO_SETTINGS_MODULE",
+    "SECUREAI_TEST_DATABASE_NAME",
+    "SECUREAI_TEST_RUN",
+    "CHANNEL_LAYER_PREFIX",
+    "CACHE_KEY_PREFIX",
+)
 
 
 @dataclass
@@ -160,6 +166,7 @@ def prepare_environment(database_url: str | None) -> Environment:
         "DATABASE_CONN_MAX_AGE": "600",
         "CHANNEL_LAYER": "redis",
         "CHANNEL_LAYER_PREFIX": f"bench-{run}-ours",
+        "CACHE_KEY_PREFIX": f"bench-{run}-cache",
         "JWT_ACCESS_LIFETIME": "7200",
     }
     relay = {**base, "DJANGO_SETTINGS_MODULE": "bench.relay.settings", "CHANNEL_LAYER_PREFIX": f"bench-{run}-relay"}

@@ -1,10 +1,14 @@
-"""ASGI entry point: HTTP through Django, WebSockets through the realtime app."""
+"""ASGI entry point: HTTP through Django, WebSockets through the realtime app.
+
+Servers load the production settings unless told otherwise; every other way in names its own
+(manage.py and scripts/run: local; pytest and the servers the tests start: test; bench/: its own).
+"""
 
 import os
 
 import django
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secureai.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secureai.settings.production")
 # Django must be set up before anything imports models, so the rest comes after this line.
 django.setup(set_prefix=False)
 

@@ -5,6 +5,11 @@ reachable. The in-memory channel layer reaches nothing outside its own process, 
 broadcasts can reach the sockets only from inside it. Never for more than one process.
 """
 
+import os
+
+# A demonstration, so the local settings unless told otherwise (secureai.asgi alone defaults to production).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secureai.settings.local")
+
 from secureai.asgi import application  # Django is set up before the worker's models load.
 
 # isort: split

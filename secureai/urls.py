@@ -2,17 +2,15 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import JsonResponse
 from django.urls import include, path
-from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from analyses.api.views import AnalysisBroadcastApi
 from realtime.api import RealtimeStatsApi
 from realtime.asyncapi import asyncapi_json_view, asyncapi_yaml_view
 
 from . import health, metrics
+from .tokens import TokenBlacklistApi, TokenObtainPairApi, TokenRefreshApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -21,8 +19,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The APIs (docs/protocol.md §4): tokens, analyses, the broadcast trigger and the realtime stats
     # (each also at its /ws/ path), and their schema.
-    path("api/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("api/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("api/token/", TokenObtainPairApi.as_view(), name="token-obtain"),
+    path("api/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
+    path("api/token/blacklist/", TokenBlacklistApi.as_view(), name="token-blacklist"),
     path("api/", include("analyses.api.urls")),
     path("ws/broadcast/<str:analysis_id>", AnalysisBroadcastApi.as_view(), name="ws-broadcast"),
     path("api/realtime/stats/", RealtimeStatsApi.as_view(), name="realtime-stats"),
@@ -41,17 +40,5 @@ urlpatterns = [
     path("live/", include("realtime.urls")),
 ]
 
-_JSON_PREFIXES = ("/api/", "/ws/")
-
-
-def handler404(request, exception):
-    """API clients get the JSON error shape; people get Django's page."""
-    if request.path.startswith(_JSON_PREFIXES):
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
-
-
-def handler500(request):
-    if request.path.startswith(_JSON_PREFIXES):
-        return JsonResponse({"code": "internal_error", "detail": "Internal server error."}, status=500)
-    return defaults.server_error(request)
+handler404 = "secureai.errors.not_found"
+handler500 = "secureai.errors.server_error"

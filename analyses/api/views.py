@@ -3,7 +3,7 @@
 import uuid
 
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
@@ -16,18 +16,17 @@ from analyses.payloads import analysis_snapshot, event_body
 from analyses.selectors import analysis_get_readable, analysis_list, can_change_status, event_history
 from analyses.services import analysis_create, analysis_request_broadcast, analysis_transition
 from analyses.state_machine import Status
+from secureai.schema import error_responses
 
 from .serializers import (
     AnalysisCreateInput,
     AnalysisSnapshot,
     BroadcastOutput,
-    ErrorOutput,
     HistoryOutput,
     HistoryQuery,
     TransitionInput,
 )
-
-ERRORS = {400: ErrorOutput, 401: ErrorOutput, 403: ErrorOutput, 404: ErrorOutput, 409: ErrorOutput}
+from .throttles import AnalysisCreateThrottle
 
 
 def readable_analysis_or_404(request: Request, analysis_id: str) -> Analysis:
@@ -46,16 +45,18 @@ class AnalysisFilter(django_filters.FilterSet):
         fields = ["status"]
 
 
+@extend_schema_view(get=extend_schema(responses={200: AnalysisSnapshot, **error_responses(400)}))
 class AnalysisListCreateApi(generics.ListAPIView):
     """List the analyses you may read, newest first; or create one."""
 
     serializer_class = AnalysisSnapshot
     filterset_class = AnalysisFilter
+    throttle_classes = [AnalysisCreateThrottle]
 
     def get_queryset(self):
         return analysis_list(user=self.request.user)
 
-    @extend_schema(request=AnalysisCreateInput, responses={201: AnalysisSnapshot, **ERRORS})
+    @extend_schema(request=AnalysisCreateInput, responses={201: AnalysisSnapshot, **error_responses(400)})
     def post(self, request: Request) -> Response:
         data = AnalysisCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -68,7 +69,7 @@ class AnalysisListCreateApi(generics.ListAPIView):
 
 
 class AnalysisDetailApi(APIView):
-    @extend_schema(responses={200: AnalysisSnapshot, **ERRORS})
+    @extend_schema(responses={200: AnalysisSnapshot, **error_responses(404)})
     def get(self, request: Request, analysis_id: str) -> Response:
         return Response(analysis_snapshot(readable_analysis_or_404(request, analysis_id)))
 
@@ -76,7 +77,7 @@ class AnalysisDetailApi(APIView):
 class AnalysisTransitionApi(APIView):
     """Change the status; staff and holders of ``analyses.change_analysis_status`` only."""
 
-    @extend_schema(request=TransitionInput, responses={200: AnalysisSnapshot, **ERRORS})
+    @extend_schema(request=TransitionInput, responses={200: AnalysisSnapshot, **error_responses(400, 403, 404, 409)})
     def post(self, request: Request, analysis_id: str) -> Response:
         if not can_change_status(request.user):
             readable_analysis_or_404(request, analysis_id)
@@ -97,7 +98,7 @@ class AnalysisTransitionApi(APIView):
 
 
 class AnalysisHistoryApi(APIView):
-    @extend_schema(parameters=[HistoryQuery], responses={200: HistoryOutput, **ERRORS})
+    @extend_schema(parameters=[HistoryQuery], responses={200: HistoryOutput, **error_responses(400, 404)})
     def get(self, request: Request, analysis_id: str) -> Response:
         analysis = readable_analysis_or_404(request, analysis_id)
         query = HistoryQuery(data=request.query_params)
@@ -111,7 +112,7 @@ class AnalysisHistoryApi(APIView):
 class AnalysisBroadcastApi(APIView):
     """Push the current snapshot to subscribers as ``status_snapshot``; staff only, writes no event."""
 
-    @extend_schema(request=None, responses={202: BroadcastOutput, **ERRORS})
+    @extend_schema(request=None, responses={202: BroadcastOutput, **error_responses(403, 404)})
     def post(self, request: Request, analysis_id: str) -> Response:
         analysis = readable_analysis_or_404(request, analysis_id)
         if not request.user.is_staff:

@@ -12,6 +12,7 @@ import sys
 import threading
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .config import WorkerConfig
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 def start_embedded_worker() -> None:
     """Schedule the demo worker to start with daphne's reactor and to stop before it shuts down."""
+    if not settings.DEMO_ALLOWED:
+        raise ImproperlyConfigured("The single-process demo runs the demonstration detector; these settings forbid it.")
     if "twisted.internet.reactor" not in sys.modules:
         raise ImproperlyConfigured("The single-process demo needs daphne: start it with python -m daphne.")
     from twisted.internet import defer, reactor

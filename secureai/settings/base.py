@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_list, env_str
+from .env import env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -17,6 +17,8 @@ if not SECRET_KEY:
         "SECRET_KEY is not set. Export one (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
         "or use scripts/run, which keeps a generated one in var/secret_key."
     )
+# Previous keys, still accepted for signatures while a new SECRET_KEY takes over (docs/security.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -30,10 +32,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "secureai",
     "analyses",
     "realtime",
 ]
@@ -47,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "secureai.errors.ExceptionResponseMiddleware",
 ]
 
 ROOT_URLCONF = "secureai.urls"
@@ -127,8 +133,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "analyses.api.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "secureai.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON in as well as out: a form body is 415. (daphne itself answers a malformed multipart body
+    # with a bare 400 before Django sees it, so accepting forms would also mean undocumented answers.)
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "analyses.api.errors.json_error_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -141,6 +150,7 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
     "ALGORITHM": "HS256",
     "UPDATE_LAST_LOGIN": False,
+    "TOKEN_REFRESH_SERIALIZER": "secureai.tokens.TokenRefreshSerializer",
 }
 #: A JWT's user (and permissions) is looked up at most this often per process, not on every request;
 #: a deactivated user or a changed password is seen within this time (at once in the same process).
@@ -222,6 +232,49 @@ REALTIME = {
     "STATS_INTERVAL": env_float("WS_STATS_INTERVAL", 2.0),
     "STATS_TTL": env_int("WS_STATS_TTL", 10),
 }
+
+# --- Abuse limits ---------------------------------------------------------------------------
+# Throttle counters live here, so every server process behind the load balancer counts together.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "secureai-cache"),
+        # A request waits at most this long for Redis before the throttles let it through.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+# Sign-in: this many failures for one username from one client address, each within
+# THROTTLE_SIGNIN_WINDOW seconds of the one before, and that pair is refused (429) until the
+# window has passed since the last failure. See secureai/signin_throttle.py.
+THROTTLE_SIGNIN_FAILURES = env_int("THROTTLE_SIGNIN_FAILURES", 10)
+THROTTLE_SIGNIN_WINDOW = env_int("THROTTLE_SIGNIN_WINDOW", 300)
+# Analysis creation per user and minute (analyses/api/throttles.py).
+THROTTLE_CREATE_PER_MINUTE = env_int("THROTTLE_CREATE_PER_MINUTE", 120)
+# Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; see secureai/client_address.py.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+
+AUTHENTICATION_BACKENDS = [
+    "secureai.signin_throttle.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "secureai.signin_throttle.SignInFailureCounter"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = THROTTLE_SIGNIN_FAILURES
+AXES_COOLOFF_TIME = timedelta(seconds=THROTTLE_SIGNIN_WINDOW)
+AXES_CLIENT_IP_CALLABLE = "secureai.client_address.client_address"
+# Attempt records live in the cache, so axes' admin pages would always be empty.
+AXES_ENABLE_ADMIN = False
+# No start-up banner; failures and lockouts are still logged (usernames and addresses masked).
+AXES_VERBOSE = False
+SILENCED_SYSTEM_CHECKS = [
+    # axes' middleware answers a lockout with its own page; ours (secureai.errors) answers 429.
+    "axes.W002",
+]
+
+# Demo conveniences (seed_demo, run_worker --demo); production turns them off.
+DEMO_ALLOWED = True
 
 # --- Worker ---------------------------------------------------------------------------------
 WORKER = {

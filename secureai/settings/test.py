@@ -5,6 +5,8 @@ import secrets
 
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("CHANNEL_LAYER_PREFIX", f"secureai-test-{os.getpid()}")
+# Throttle counters in the real Redis too, apart from every other run's (and the servers a run starts share it).
+os.environ.setdefault("CACHE_KEY_PREFIX", f"secureai-test-{os.getpid()}-cache")
 # Workers started by the tests run the demonstration detector, sped up by each test.
 os.environ.setdefault("WORKER_PIPELINE", "demo")
 

@@ -29,6 +29,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, name: str | None = None, demo: bool = False, **options: object) -> None:
+        if demo and not settings.DEMO_ALLOWED:
+            raise CommandError("--demo runs the demonstration detector; these settings do not allow it.")
         exporter = self.start_exporter()
         stop = threading.Event()
 
