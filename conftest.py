@@ -12,6 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from analyses.models import Analysis
 from analyses.services import analysis_create
+from secureai.redis_clients import redis_client
 
 PASSWORD = "correct-horse-battery"
 
@@ -21,9 +22,12 @@ def real_redis() -> None:
     """The suite runs on the real Redis channel layer; without it, fail loudly rather than skip."""
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+        client = redis_client()
+        client.ping()
+        client.close()
     except redis.RedisError as error:
-        pytest.exit(f"The tests need Redis at {settings.REDIS_URL}: {error}", returncode=3)
+        target = settings.REDIS_SENTINELS or settings.REDIS_URL
+        pytest.exit(f"The tests need Redis at {target}: {error}", returncode=3)
 
 
 @pytest.fixture

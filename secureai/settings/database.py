@@ -1,0 +1,25 @@
+"""Django's own PostgreSQL connection pool, sized from the environment and refused when nonsensical."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def database_pool_options(*, min_size: int, max_size: int, timeout: float, conn_max_age: int) -> dict:
+    """The ``OPTIONS["pool"]`` of a PostgreSQL database (psycopg_pool.ConnectionPool arguments).
+
+    Each process keeps its own pool: ``max_size`` times the number of server and worker processes
+    must stay under PostgreSQL's ``max_connections``. ``timeout`` is how long a request waits for a
+    free (or new) connection before it fails.
+    """
+    if conn_max_age:
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE keeps a connection per thread and cannot be combined with the pool; "
+            "unset it, or turn the pool off with DATABASE_POOL=false."
+        )
+    if not 0 <= min_size <= max_size or max_size < 1:
+        raise ImproperlyConfigured(
+            f"The pool needs 0 <= DATABASE_POOL_MIN_SIZE <= DATABASE_POOL_MAX_SIZE and a max of at least 1, "
+            f"not {min_size} and {max_size}."
+        )
+    if timeout <= 0:
+        raise ImproperlyConfigured(f"DATABASE_POOL_TIMEOUT must be a positive number of seconds, not {timeout}.")
+    return {"min_size": min_size, "max_size": max_size, "timeout": timeout}
