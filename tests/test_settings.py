@@ -37,13 +37,14 @@ def test_env_list(monkeypatch):
     assert env_list("HOSTS", []) == ["a.example", "b.example"]
 
 
-def load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
+def load_settings(module: str, expression: str = "settings.DEBUG", **env: str) -> subprocess.CompletedProcess:
+    """Load ``module`` in a fresh process with only ``env``; print ``expression`` (repr for non-strings)."""
     base_env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": module, **env}
     return subprocess.run(
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+            f"import django; django.setup(); from django.conf import settings; print({expression})",
         ],
         cwd=ROOT,
         env=base_env,
