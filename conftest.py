@@ -1,7 +1,10 @@
 """Fixtures shared by every app's tests: users of each role, JWT clients, analyses."""
 
 import os
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -92,6 +95,15 @@ def make_analysis(db) -> Callable[..., Analysis]:
         return analysis_create(owner=owner, filename=filename, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    """A state folder for deploy.cluster that the postgres user can reach (pytest's tmp_path is root's only)."""
+    path = Path(tempfile.mkdtemp(prefix="secureai-cluster-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def pytest_report_header(config) -> list[str]:

@@ -505,6 +505,7 @@ def summary(cluster: Cluster) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
+        prog="scripts/cluster",
         description="Start the production layout on this machine (loopback only) until Ctrl-C or SIGTERM.",
         epilog="Ports and sizes come from the environment: see docs/operations.md.",
     )
