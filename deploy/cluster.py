@@ -1,14 +1,13 @@
 """The production layout on one machine, loopback only: HAProxy in front of several daphne servers,
 workers, a Redis primary and replica watched by three Sentinels, and a PostgreSQL of its own.
 
-``scripts/cluster`` runs :func:`main`; tests drive :class:`Cluster`, which starts and stops the
-whole layout or any one process (kill a server, stop PostgreSQL, fail Redis over, drain a server
-in HAProxy). Configuration comes from the templates in ``deploy/`` (the ones a deployment copies),
-rendered with this layout's ports; everything it writes lives under its state folder
-(``var/cluster/`` by default).
+:class:`Cluster` starts and stops the whole layout or any one process (kill a server, stop
+PostgreSQL, fail Redis over, drain a server in HAProxy); ``scripts/cluster`` runs it through
+``python -m deploy`` (deploy/__main__.py), and tests drive it directly. Configuration comes from
+the templates in ``deploy/`` (the ones a deployment copies), rendered with this layout's ports;
+everything it writes lives under its state folder (``var/cluster/`` by default).
 """
 
-import argparse
 import hashlib
 import os
 import pwd
@@ -18,7 +17,6 @@ import stat
 import string
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -33,6 +31,8 @@ from .processes import Child, port_is_free, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "deploy"
 MASTER_NAME = "secureai"
+# The first primary, then its replica; Sentinel may swap their roles.
+REDIS_NAMES = ("redis-1", "redis-2")
 DATABASE_NAME = "secureai"
 POSTGRES_USER = "postgres"
 HAPROXY_BACKEND = "secureai_servers"
@@ -61,8 +61,8 @@ def render(template: Path, **values: object) -> str:
 
 
 def find_binary(name: str, *folders: str) -> str:
-    """A Debian binary, also from the sbin folders that a non-root PATH may lack."""
-    for folder in (*os.environ.get("PATH", "").split(os.pathsep), *folders, "/usr/sbin", "/sbin"):
+    """A Debian binary: from ``folders``, the PATH, or the sbin folders that a non-root PATH may lack."""
+    for folder in (*folders, *os.environ.get("PATH", "").split(os.pathsep), "/usr/sbin", "/sbin"):
         candidate = Path(folder) / name
         if folder and os.access(candidate, os.X_OK):
             return str(candidate)
@@ -279,10 +279,14 @@ class Cluster:
     def sentinel(self, index: int = 0) -> redis.Redis:
         return redis.Redis(port=self.ports.sentinels[index], socket_timeout=2, decode_responses=True)
 
+    @property
+    def redis_ports(self) -> dict[str, int]:
+        return dict(zip(REDIS_NAMES, self.ports.redis, strict=True))
+
     def redis_primary(self) -> str:
         """The name (redis-1 or redis-2) of the primary the Sentinels point at now."""
         _, port = self.sentinel().sentinel_get_master_addr_by_name(MASTER_NAME)
-        return f"redis-{self.ports.redis.index(int(port)) + 1}"
+        return next(name for name, known in self.redis_ports.items() if known == int(port))
 
     def failover(self, timeout: float = 30.0) -> str:
         """Ask Sentinel to promote the replica now (no waiting for a failure); the new primary's name."""
@@ -294,8 +298,7 @@ class Cluster:
         return self.redis_primary()
 
     def _is_primary(self, name: str) -> bool:
-        port = self.ports.redis[int(name.rsplit("-", 1)[1]) - 1]
-        return redis.Redis(port=port, socket_timeout=2).info("replication")["role"] == "master"
+        return redis.Redis(port=self.redis_ports[name], socket_timeout=2).info("replication")["role"] == "master"
 
     # --- HAProxy ------------------------------------------------------------------------------
     def haproxy_command(self, command: str) -> str:
@@ -478,79 +481,3 @@ def _uid_gid(user: str) -> tuple[int, int]:
 def _answers(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=2) as response:
         return response.status == 200
-
-
-# --- scripts/cluster --------------------------------------------------------------------------------
-def say(message: str) -> None:
-    print(f"\033[1m==> {message}\033[0m", file=sys.stderr, flush=True)
-
-
-def summary(cluster: Cluster) -> str:
-    url, ports = cluster.url, cluster.ports
-    servers = ", ".join(f"{name} {cluster.server_url(name)}" for name in cluster.server_names)
-    return f"""\
-  Live status:     {url}/live/
-  Admin:           {url}/admin/
-  API docs:        {url}/api/docs/
-  Realtime stats:  {url}/ws/stats (staff)
-  HAProxy stats:   {cluster.haproxy_stats_url}
-  Servers:         {servers} (direct, bypassing HAProxy)
-  Redis:           primary 127.0.0.1:{ports.redis[0]}, replica 127.0.0.1:{ports.redis[1]}
-  Sentinels:       {cluster.redis_sentinels} (master name {MASTER_NAME})
-  PostgreSQL:      {cluster.database_url}
-  Logs:            {cluster.state_dir / "logs"}
-  Watch:           {sys.executable} -m realtime.watch --url {url} --user analyst --password analyst-demo-pass
-  Sign in with the demo accounts listed above."""
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="scripts/cluster",
-        description="Start the production layout on this machine (loopback only) until Ctrl-C or SIGTERM.",
-        epilog="Ports and sizes come from the environment: see docs/operations.md.",
-    )
-    parser.parse_args(argv)
-    environ = os.environ
-    try:
-        servers, workers = int(environ.get("CLUSTER_SERVERS", "3")), int(environ.get("CLUSTER_WORKERS", "2"))
-        ports = Ports.from_environment(environ, servers=servers, workers=workers)
-    except ValueError as error:
-        say(f"Error: {error}")
-        return 2
-    cluster = Cluster(state_dir=Path(environ.get("CLUSTER_DIR") or ROOT / "var" / "cluster"), ports=ports, log=say)
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
-    status = 0
-    try:
-        cluster.start()
-        print(cluster.seed_output, end="", flush=True)
-        say("SecureAI Status cluster is running (Ctrl-C stops it)")
-        print(summary(cluster), file=sys.stderr, flush=True)
-        reported: set[str] = set()
-        while True:
-            for child in cluster.children.values():
-                if child.process and not child.running and child.name not in reported:
-                    reported.add(child.name)
-                    code = child.process.returncode
-                    say(f"{child.name} exited with {code}; the rest keeps running (log: {child.log_path})")
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
-        say(f"Error: {error}")
-        status = 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        say("Stopping")
-        cluster.stop()
-        say("Stopped")
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -77,3 +77,10 @@ def test_production_needs_allowed_hosts():
 def test_production_loads_with_what_it_needs():
     result = load_settings("secureai.settings.production", SECRET_KEY="k", ALLOWED_HOSTS="status.example")
     assert result.returncode == 0, result.stderr
+
+
+def test_secret_key_fallbacks_come_from_the_environment():
+    result = load_settings(
+        "secureai.settings.base", "settings.SECRET_KEY_FALLBACKS", SECRET_KEY="new", SECRET_KEY_FALLBACKS="old,older"
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "['old', 'older']", result.stderr

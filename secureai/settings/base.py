@@ -20,6 +20,9 @@ if not SECRET_KEY:
         "SECRET_KEY is not set. Export one (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
         "or use scripts/run, which keeps a generated one in var/secret_key."
     )
+# The previous keys while SECRET_KEY is rotated: sessions and links they signed stay valid until
+# they are dropped from this list (docs/operations.md). JWTs are signed with JWT_SIGNING_KEY.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -2,6 +2,12 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+# While PostgreSQL is away the pool retries with a doubling delay, for this long, and then gives
+# up until the next request asks again (starting over at 1 s). psycopg_pool's default, 5 minutes,
+# lets the delay grow past a minute: a database back after a long outage would sit unused that
+# long. This bounds the wait to a few seconds.
+RECONNECT_TIMEOUT = 5.0
+
 
 def database_pool_options(*, min_size: int, max_size: int, timeout: float, conn_max_age: int) -> dict:
     """The ``OPTIONS["pool"]`` of a PostgreSQL database (psycopg_pool.ConnectionPool arguments).
@@ -22,4 +28,4 @@ def database_pool_options(*, min_size: int, max_size: int, timeout: float, conn_
         )
     if timeout <= 0:
         raise ImproperlyConfigured(f"DATABASE_POOL_TIMEOUT must be a positive number of seconds, not {timeout}.")
-    return {"min_size": min_size, "max_size": max_size, "timeout": timeout}
+    return {"min_size": min_size, "max_size": max_size, "timeout": timeout, "reconnect_timeout": RECONNECT_TIMEOUT}

@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
 
-from secureai.settings.database import database_pool_options
+from secureai.settings.database import RECONNECT_TIMEOUT, database_pool_options
 from tests.test_settings import load_settings
 
 POSTGRES = "postgres://postgres@127.0.0.1:5432/test"
@@ -21,14 +21,19 @@ def database_options(**env: str) -> dict:
 
 
 def test_postgresql_gets_the_pool_with_the_default_sizes():
-    assert database_options(DATABASE_URL=POSTGRES)["pool"] == {"min_size": 2, "max_size": 20, "timeout": 10.0}
+    assert database_options(DATABASE_URL=POSTGRES)["pool"] == {
+        "min_size": 2,
+        "max_size": 20,
+        "timeout": 10.0,
+        "reconnect_timeout": RECONNECT_TIMEOUT,
+    }
 
 
 def test_pool_sizes_come_from_the_environment():
     options = database_options(
         DATABASE_URL=POSTGRES, DATABASE_POOL_MIN_SIZE="0", DATABASE_POOL_MAX_SIZE="5", DATABASE_POOL_TIMEOUT="2.5"
     )
-    assert options["pool"] == {"min_size": 0, "max_size": 5, "timeout": 2.5}
+    assert options["pool"] == {"min_size": 0, "max_size": 5, "timeout": 2.5, "reconnect_timeout": RECONNECT_TIMEOUT}
 
 
 def test_the_pool_can_be_turned_off():

@@ -1,7 +1,8 @@
 """The production layout on one machine (deploy.cluster and scripts/cluster), seen through HAProxy.
 
-A client signs in, opens a WebSocket and sees a worker move an analysis; HAProxy drains a server and
-drops a killed one; every process stops with the layout. The layout is reduced (two servers, one
+A client signs in, opens a WebSocket and sees a worker move an analysis; HAProxy drains a server,
+drops a killed one, and fails open while the database is down; Redis fails over; every process
+stops with the layout. The layout is reduced (two servers, one
 worker) to keep the run short.
 """
 
@@ -76,6 +77,17 @@ async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluste
         cluster.kill_process("server-2")
         wait_until(lambda: cluster.server_state("server-2") == "DOWN", 10, "HAProxy takes the killed server out")
         assert readyz(cluster.url)[0] == 200
+
+        # Every server unready at once (the database is down): HAProxy fails open to them.
+        cluster.stop_process("postgres")
+        wait_until(lambda: cluster.server_state("server-1") == "DOWN", 15, "HAProxy sees server-1 unready")
+        status, body = readyz(cluster.url)
+        assert status == 503 and body["checks"]["database"] == "failed", body
+        cluster.start_process("postgres")
+        wait_until(lambda: cluster.server_state("server-1") == "UP", 20, "server-1 ready again")
+
+        assert cluster.failover() == "redis-2"
+        wait_until(lambda: readyz(cluster.url)[0] == 200, 15, "ready on the new Redis primary")
     finally:
         groups = {child.pid for child in cluster.children.values() if child.pid}
         await asyncio.to_thread(cluster.stop)
