@@ -24,7 +24,7 @@ UNITS = ROOT / "deploy" / "systemd"
 
 
 def test_haproxy_accepts_the_rendered_config(cluster_dir):
-    cluster = Cluster(cluster_dir=cluster_dir, ports=Ports.free(servers=3, workers=1))
+    cluster = Cluster(state_dir=cluster_dir, ports=Ports.free(servers=3, workers=1))
     config = cluster_dir / "haproxy.cfg"
     config.write_text(cluster.haproxy_config())
     # -dW: any warning fails the check too.
@@ -39,7 +39,7 @@ def test_haproxy_accepts_the_rendered_config(cluster_dir):
 def test_haproxy_refuses_a_broken_config(cluster_dir):
     """The check above can fail: the same config with a typo in one keyword does not pass."""
     config = cluster_dir / "haproxy.cfg"
-    good = Cluster(cluster_dir=cluster_dir, ports=Ports.free(servers=1, workers=1)).haproxy_config()
+    good = Cluster(state_dir=cluster_dir, ports=Ports.free(servers=1, workers=1)).haproxy_config()
     config.write_text(good.replace("balance leastconn", "balance leastconnections"))
     result = subprocess.run([find_binary("haproxy"), "-dW", "-c", "-f", str(config)], capture_output=True, text=True)
     assert result.returncode != 0 and "balance only supports" in result.stderr
@@ -98,7 +98,7 @@ def test_production_health_probes_answer_over_plain_http():
 @pytest.fixture
 def redis_layout(cluster_dir):
     """A real primary, replica and three Sentinels (deploy/redis templates) on free loopback ports."""
-    cluster = Cluster(cluster_dir=cluster_dir, ports=Ports.free(servers=1, workers=1))
+    cluster = Cluster(state_dir=cluster_dir, ports=Ports.free(servers=1, workers=1))
     try:
         cluster.start_redis()
         yield cluster
