@@ -92,7 +92,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = database_pool_options(
         min_size=env_int("DATABASE_POOL_MIN_SIZE", 2),
         max_size=env_int("DATABASE_POOL_MAX_SIZE", 20),
-        timeout=env_float("DATABASE_POOL_TIMEOUT", 10.0),
+        timeout=env_float("DATABASE_POOL_TIMEOUT", 5.0),
         conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
     )
     # The pool checks a connection before lending it, so after PostgreSQL restarts the first

@@ -24,7 +24,7 @@ def test_postgresql_gets_the_pool_with_the_default_sizes():
     assert database_options(DATABASE_URL=POSTGRES)["pool"] == {
         "min_size": 2,
         "max_size": 20,
-        "timeout": 10.0,
+        "timeout": 5.0,
         "reconnect_timeout": RECONNECT_TIMEOUT,
     }
 

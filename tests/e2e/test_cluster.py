@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -31,8 +32,12 @@ TEST_ONLY = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECUREAI_TEST_DATABASE_N
 EVENT_TYPES = {"status_update", "stage_transition", "progress_update", "completion_update", "error_update"}
 
 
-def readyz(base: str) -> tuple[int, dict]:
-    return http_json("GET", f"{base}/readyz")
+def readyz(base: str, timeout: float = 10) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"{base}/readyz", timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 async def worker_event(socket, timeout: float) -> dict:
@@ -81,7 +86,8 @@ async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluste
         # Every server unready at once (the database is down): HAProxy fails open to them.
         cluster.stop_process("postgres")
         wait_until(lambda: cluster.server_state("server-1") == "DOWN", 15, "HAProxy sees server-1 unready")
-        status, body = readyz(cluster.url)
+        # The probe waits for a database connection up to DATABASE_POOL_TIMEOUT.
+        status, body = readyz(cluster.url, timeout=30)
         assert status == 503 and body["checks"]["database"] == "failed", body
         cluster.start_process("postgres")
         wait_until(lambda: cluster.server_state("server-1") == "UP", 20, "server-1 ready again")
