@@ -277,6 +277,7 @@ class Cluster:
 
     # --- Redis and Sentinel ---------------------------------------------------------------------
     def sentinel(self, index: int = 0) -> redis.Redis:
+        """A client of one Sentinel (SENTINEL commands: redis-py's sentinel_* methods)."""
         return redis.Redis(port=self.ports.sentinels[index], socket_timeout=2, decode_responses=True)
 
     @property
@@ -285,20 +286,23 @@ class Cluster:
 
     def redis_primary(self) -> str:
         """The name (redis-1 or redis-2) of the primary the Sentinels point at now."""
-        _, port = self.sentinel().sentinel_get_master_addr_by_name(MASTER_NAME)
+        with self.sentinel() as sentinel:
+            _, port = sentinel.sentinel_get_master_addr_by_name(MASTER_NAME)
         return next(name for name, known in self.redis_ports.items() if known == int(port))
 
     def failover(self, timeout: float = 30.0) -> str:
         """Ask Sentinel to promote the replica now (no waiting for a failure); the new primary's name."""
         before = self.redis_primary()
-        self.sentinel().sentinel_failover(MASTER_NAME)
+        with self.sentinel() as sentinel:
+            sentinel.sentinel_failover(MASTER_NAME)
         wait_until(
             lambda: self.redis_primary() != before and self._is_primary(self.redis_primary()), timeout, "failover"
         )
         return self.redis_primary()
 
     def _is_primary(self, name: str) -> bool:
-        return redis.Redis(port=self.redis_ports[name], socket_timeout=2).info("replication")["role"] == "master"
+        with redis.Redis(port=self.redis_ports[name], socket_timeout=2) as client:
+            return client.info("replication")["role"] == "master"
 
     # --- HAProxy ------------------------------------------------------------------------------
     def haproxy_command(self, command: str) -> str:
@@ -352,19 +356,16 @@ class Cluster:
                 user=POSTGRES_USER,
                 stop_signal=signal.SIGINT,
             ),
-            child(
-                "redis-1",
-                "redis",
-                [find_binary("redis-server"), str(self.state_dir / "redis-1" / "redis.conf")],
-                ready=lambda: redis.Redis(port=self.ports.redis[0], socket_timeout=1).ping(),
-            ),
-            child(
-                "redis-2",
-                "redis",
-                [find_binary("redis-server"), str(self.state_dir / "redis-2" / "redis.conf")],
-                ready=lambda: self._replica_linked(self.ports.redis[1]),
-            ),
         ]
+        for name, port in self.redis_ports.items():
+            children.append(
+                child(
+                    name,
+                    "redis",
+                    [find_binary("redis-server"), str(self.state_dir / name / "redis.conf")],
+                    ready=lambda port=port: _redis_ready(port),
+                )
+            )
         for number, port in enumerate(self.ports.sentinels, 1):
             conf = self.state_dir / f"sentinel-{number}" / "sentinel.conf"
             children.append(
@@ -442,12 +443,10 @@ class Cluster:
                 conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
         return True
 
-    def _replica_linked(self, port: int) -> bool:
-        return redis.Redis(port=port, socket_timeout=1).info("replication").get("master_link_status") == "up"
-
     def _sentinel_knows_everyone(self, port: int) -> bool:
         """The Sentinel sees the primary, its replica and the two other Sentinels: it can fail over."""
-        master = redis.Redis(port=port, socket_timeout=1, decode_responses=True).sentinel_master(MASTER_NAME)
+        with redis.Redis(port=port, socket_timeout=1, decode_responses=True) as sentinel:
+            master = sentinel.sentinel_master(MASTER_NAME)
         return master["num-slaves"] >= 1 and master["num-other-sentinels"] >= len(self.ports.sentinels) - 1
 
     def _start_kind(self, kind: str) -> None:
@@ -476,6 +475,13 @@ class Cluster:
 def _uid_gid(user: str) -> tuple[int, int]:
     entry = pwd.getpwnam(user)
     return entry.pw_uid, entry.pw_gid
+
+
+def _redis_ready(port: int) -> bool:
+    """A primary that answers, or a replica with its copy of the primary's data."""
+    with redis.Redis(port=port, socket_timeout=1) as client:
+        replication = client.info("replication")
+    return replication["role"] == "master" or replication.get("master_link_status") == "up"
 
 
 def _answers(url: str) -> bool:

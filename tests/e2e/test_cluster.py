@@ -94,6 +94,8 @@ async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluste
 
         assert cluster.failover() == "redis-2"
         wait_until(lambda: readyz(cluster.url)[0] == 200, 15, "ready on the new Redis primary")
+        cluster.restart_process("redis-1")  # the old primary comes back; Sentinel makes it a replica
+        assert cluster.redis_primary() == "redis-2"
     finally:
         groups = {child.pid for child in cluster.children.values() if child.pid}
         await asyncio.to_thread(cluster.stop)
