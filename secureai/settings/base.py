@@ -93,10 +93,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
         min_size=env_int("DATABASE_POOL_MIN_SIZE", 2),
         max_size=env_int("DATABASE_POOL_MAX_SIZE", 20),
         timeout=env_float("DATABASE_POOL_TIMEOUT", 5.0),
-        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
-    # The pool checks a connection before lending it, so after PostgreSQL restarts the first
-    # requests get fresh connections instead of failing on dead ones.
+    # The pool keeps each process's connections open, in place of Django's persistent connections
+    # (CONN_MAX_AGE), which Django refuses beside it. It checks a connection before lending it, so
+    # after PostgreSQL restarts the first requests get fresh connections instead of dead ones.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

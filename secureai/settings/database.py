@@ -14,8 +14,8 @@ def database_pool_options(*, min_size: int, max_size: int, timeout: float, conn_
 
     Each process keeps its own pool: ``max_size`` times the number of server and worker processes
     must stay under PostgreSQL's ``max_connections``. ``timeout`` is how long a request waits for
-    a connection: under daphne a process runs its database work on one thread, so it rarely waits
-    for a free one; it waits this long when PostgreSQL cannot be reached, before failing.
+    a connection: a process runs its database work on a few threads, so it rarely waits for a free
+    one; it waits this long when PostgreSQL cannot be reached, before failing.
     """
     if conn_max_age:
         raise ImproperlyConfigured(

@@ -63,6 +63,13 @@ def test_nonsensical_pool_settings_are_refused(sizes, message):
         database_pool_options(**sizes)
 
 
+def test_settings_refuse_persistent_connections_beside_the_pool():
+    result = load_settings("secureai.settings.base", SECRET_KEY="k", DATABASE_URL=POSTGRES, DATABASE_CONN_MAX_AGE="60")
+    assert result.returncode != 0 and "cannot be combined with the pool" in result.stderr
+    without_pool = database_options(DATABASE_URL=POSTGRES, DATABASE_CONN_MAX_AGE="60", DATABASE_POOL="false")
+    assert "pool" not in without_pool
+
+
 def test_settings_refuse_a_bad_pool_size_at_start():
     result = load_settings("secureai.settings.base", SECRET_KEY="k", DATABASE_URL=POSTGRES, DATABASE_POOL_MAX_SIZE="x")
     assert result.returncode != 0 and "DATABASE_POOL_MAX_SIZE must be an integer" in result.stderr
