@@ -1,7 +1,10 @@
 """Fixtures shared by every app's tests: users of each role, JWT clients, analyses."""
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -14,6 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from analyses.models import Analysis
 from analyses.services import analysis_create
+from secureai.redis_clients import redis_client
 
 PASSWORD = "correct-horse-battery"
 
@@ -23,9 +27,12 @@ def real_redis() -> None:
     """The suite runs on the real Redis channel layer; without it, fail loudly rather than skip."""
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+        client = redis_client()
+        client.ping()
+        client.close()
     except redis.RedisError as error:
-        pytest.exit(f"The tests need Redis at {settings.REDIS_URL}: {error}", returncode=3)
+        target = settings.REDIS_SENTINELS or settings.REDIS_URL
+        pytest.exit(f"The tests need Redis at {target}: {error}", returncode=3)
 
 
 @pytest.fixture(autouse=True)
@@ -143,6 +150,15 @@ def dead_channel_layer() -> Iterator[None]:
         channel_layers.backends = {}
         yield
     channel_layers.backends = {}
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    """A state folder for deploy.cluster that the postgres user can reach (pytest's tmp_path is root's only)."""
+    path = Path(tempfile.mkdtemp(prefix="secureai-cluster-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def pytest_report_header(config) -> list[str]:

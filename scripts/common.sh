@@ -1,4 +1,5 @@
-# Shared set-up for scripts/run and scripts/test: a Python 3.12+ virtualenv with the requirements.
+# Shared set-up for scripts/run, scripts/test and scripts/cluster: a Python 3.12+ virtualenv with the
+# requirements, the Debian packages they need, and whether Redis answers.
 # Sourced, not run.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,9 +49,35 @@ Install one (e.g. apt-get install python3.12, or pyenv install 3.12) or point PY
   export PATH="$VENV/bin:$PATH"
 }
 
+# Whether the service's Redis answers: the primary named by REDIS_SENTINELS and
+# REDIS_SENTINEL_MASTER when they are set, else REDIS_URL.
 redis_reachable() {
-  "$VENV/bin/python" - "${REDIS_URL:-redis://127.0.0.1:6379/0}" <<'PY' >/dev/null 2>&1
-import sys, redis
-redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1).ping()
+  "$VENV/bin/python" - <<'PY' >/dev/null 2>&1
+import os
+from secureai.redis_clients import connect, parse_sentinels
+sentinels = parse_sentinels([s for s in os.environ.get("REDIS_SENTINELS", "").split(",") if s.strip()])
+connect(
+    redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    sentinels=sentinels,
+    master=os.environ.get("REDIS_SENTINEL_MASTER", ""),
+).ping()
 PY
+}
+
+# ensure_debian_packages PACKAGE...: install those not installed yet (needs root and apt-get).
+ensure_debian_packages() {
+  local package missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+  done
+  [ "${#missing[@]}" = 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "Missing Debian packages: ${missing[*]}. Install them as root: apt-get install ${missing[*]}"
+  fi
+  say "Installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Another apt-get may hold the lock for a while (an unattended upgrade); wait for it.
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${missing[@]}" >/dev/null \
+    || die "apt-get could not install ${missing[*]}"
 }

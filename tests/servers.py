@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,3 +100,24 @@ def daphne(port: int | None = None, *, application: str = "secureai.asgi:applica
         yield server
     finally:
         server.stop()
+
+
+def _live_processes() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the /proc stat fields after the command name) of every process; zombies have finished."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            yield int(stat.parent.name), fields
+
+
+def started_processes(leader: int) -> list[int]:
+    """Every live process started under ``leader`` (same Unix session id)."""
+    return [pid for pid, fields in _live_processes() if int(fields[3]) == leader]
+
+
+def processes_in_groups(groups: set[int]) -> list[int]:
+    """Every live process in one of these process groups."""
+    return [pid for pid, fields in _live_processes() if int(fields[2]) in groups]

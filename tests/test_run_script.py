@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, started_processes
 from tests.workers import wait_until
 
 pytestmark = pytest.mark.server
@@ -23,19 +23,6 @@ def get_json(url: str, token: str | None = None) -> dict:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
-
-
-def started_processes(leader: int) -> list[int]:
-    """Every live process started under ``leader`` (same Unix session id); zombies have finished."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == leader and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
 
 
 def admin_token(base: str) -> str:

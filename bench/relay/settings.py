@@ -2,6 +2,8 @@
 
 import os
 
+from secureai.redis_clients import channel_layer_host
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "bench-relay-not-secret")
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
@@ -12,20 +14,17 @@ ASGI_APPLICATION = "bench.relay.asgi.application"
 ROOT_URLCONF = "bench.relay.urls"
 MIDDLEWARE: list[str] = []
 
-# The same Redis options as our service (secureai.settings.base.channel_layers), so the comparison
-# measures the code and not a layer setting: redis-py's 5 s socket timeout off, a large pool, a
-# long group expiry, and the same per-channel capacity.
+# The same Redis options as our service (secureai.redis_clients), so the comparison measures the
+# code and not a layer setting: chosen socket timeouts, a large pool, a long group expiry, and the
+# same per-channel capacity.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             "hosts": [
-                {
-                    "address": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-                    "socket_timeout": None,
-                    "socket_connect_timeout": 5,
-                    "max_connections": 2000,
-                }
+                channel_layer_host(
+                    redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), sentinels=[], master=""
+                )
             ],
             "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "bench-relay"),
             "group_expiry": 30 * 24 * 3600,

@@ -6,6 +6,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from secureai.redis_clients import channel_layer_host, check_sentinel_settings, parse_sentinels
+
+from .database import database_pool_options
 from .env import env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -17,7 +20,9 @@ if not SECRET_KEY:
         "SECRET_KEY is not set. Export one (python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
         "or use scripts/run, which keeps a generated one in var/secret_key."
     )
-# Previous keys, still accepted for signatures while a new SECRET_KEY takes over (docs/security.md).
+# The previous keys while SECRET_KEY is rotated: sessions and links they signed stay valid until
+# they are dropped from this list (docs/security.md, docs/operations.md). JWTs are signed with
+# JWT_SIGNING_KEY.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -85,7 +90,7 @@ DATABASES = {
     )
 }
 #: How many threads run the sync work of HTTP requests (and so hold a database connection each).
-REQUEST_THREADS = env_int("REQUEST_THREADS", 4)
+REQUEST_THREADS = env_int("REQUEST_THREADS", 2)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock when their transaction begins, so two writers queue instead of
     # failing half-way; WAL lets readers (live pages, the API) run beside a writer.
@@ -94,6 +99,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = database_pool_options(
+        min_size=env_int("DATABASE_POOL_MIN_SIZE", 2),
+        max_size=env_int("DATABASE_POOL_MAX_SIZE", 20),
+        timeout=env_float("DATABASE_POOL_TIMEOUT", 5.0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+    # The pool keeps each process's connections open, in place of Django's persistent connections
+    # (CONN_MAX_AGE), which Django refuses beside it. It checks a connection before lending it, so
+    # after PostgreSQL restarts the first requests get fresh connections instead of dead ones.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -179,13 +196,19 @@ SPECTACULAR_SETTINGS = {
 
 # --- Realtime -------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# With both set, every Redis client (the channel layer's and the app's own, see
+# secureai/redis_clients.py) asks these Sentinels for the current primary and follows a failover;
+# REDIS_URL is then unused.
+REDIS_SENTINELS = parse_sentinels(env_list("REDIS_SENTINELS", []))
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "")
+check_sentinel_settings(REDIS_SENTINELS, REDIS_SENTINEL_MASTER)
 # "redis" (the default, and what every multi-process deployment needs) or "memory", which
 # reaches only its own process and is meant for the single-process demo fallback.
 CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER", "redis")
 CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "secureai")
 
 
-def channel_layers(backend: str, redis_url: str, prefix: str) -> dict:
+def channel_layers(backend: str, redis_host: dict, prefix: str) -> dict:
     """The CHANNEL_LAYERS setting for a backend name."""
     if backend == "memory":
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10_000}}}
@@ -195,17 +218,8 @@ def channel_layers(backend: str, redis_url: str, prefix: str) -> dict:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [
-                    {
-                        "address": redis_url,
-                        # redis-py 8 defaults to a 5 s socket timeout, which kills the blocking
-                        # reads of idle consumers; and to 100 pooled connections, too few for a
-                        # burst of handshakes.
-                        "socket_timeout": None,
-                        "socket_connect_timeout": 5,
-                        "max_connections": 2000,
-                    }
-                ],
+                # One host; several would shard channels and groups over them by consistent hashing.
+                "hosts": [redis_host],
                 "prefix": prefix,
                 # Longer than any socket lives, or long-lived sockets silently leave their groups.
                 "group_expiry": 30 * 24 * 3600,
@@ -218,7 +232,11 @@ def channel_layers(backend: str, redis_url: str, prefix: str) -> dict:
     }
 
 
-CHANNEL_LAYERS = channel_layers(CHANNEL_LAYER_BACKEND, REDIS_URL, CHANNEL_LAYER_PREFIX)
+CHANNEL_LAYERS = channel_layers(
+    CHANNEL_LAYER_BACKEND,
+    channel_layer_host(redis_url=REDIS_URL, sentinels=REDIS_SENTINELS, master=REDIS_SENTINEL_MASTER),
+    CHANNEL_LAYER_PREFIX,
+)
 
 REALTIME = {
     "HEARTBEAT_INTERVAL": env_float("WS_HEARTBEAT_INTERVAL", 25.0),

@@ -50,14 +50,14 @@ def test_env_networks(monkeypatch):
         env_networks("PROXIES")
 
 
-def load_settings(module: str, **env: str) -> subprocess.CompletedProcess:
-    """Set Django up with ``module`` in a fresh interpreter that sees only ``env``; prints settings.DEBUG."""
+def load_settings(module: str, expression: str = "settings.DEBUG", **env: str) -> subprocess.CompletedProcess:
+    """Load ``module`` in a fresh process with only ``env``; print ``expression`` (repr for non-strings)."""
     base_env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": module, **env}
     return subprocess.run(
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+            f"import django; django.setup(); from django.conf import settings; print({expression})",
         ],
         cwd=ROOT,
         env=base_env,
@@ -75,3 +75,10 @@ def test_base_settings_need_a_secret_key():
 def test_debug_is_off_unless_asked_for():
     result = load_settings("secureai.settings.base", SECRET_KEY="k")
     assert result.returncode == 0 and result.stdout.strip() == "False"
+
+
+def test_secret_key_fallbacks_come_from_the_environment():
+    result = load_settings(
+        "secureai.settings.base", "settings.SECRET_KEY_FALLBACKS", SECRET_KEY="new", SECRET_KEY_FALLBACKS="old,older"
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "['old', 'older']", result.stderr
