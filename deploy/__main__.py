@@ -29,6 +29,7 @@ def summary(cluster: Cluster) -> str:
   Redis:           primary 127.0.0.1:{ports.redis[0]}, replica 127.0.0.1:{ports.redis[1]}
   Sentinels:       {cluster.redis_sentinels} (master name {MASTER_NAME})
   PostgreSQL:      {cluster.database_url}
+  Prometheus:      {cluster.prometheus_url} (scrapes every server and worker; token in {cluster.state_dir / "metrics-token"})
   Logs:            {cluster.state_dir / "logs"}
   Watch:           {sys.executable} -m realtime.watch --url {url} --user analyst --password analyst-demo-pass
   Sign in with the demo accounts listed above."""

@@ -1,5 +1,6 @@
 """The production layout on one machine, loopback only: HAProxy in front of several daphne servers,
-workers, a Redis primary and replica watched by three Sentinels, and a PostgreSQL of its own.
+workers, a Redis primary and replica watched by three Sentinels, a PostgreSQL of its own, and a
+Prometheus that scrapes every server and worker.
 
 :class:`Cluster` starts and stops the whole layout or any one process (kill a server, stop
 PostgreSQL, fail Redis over, drain a server in HAProxy); ``scripts/cluster`` runs it through
@@ -11,6 +12,7 @@ everything it writes lives under its state folder (``var/cluster/`` by default).
 import hashlib
 import os
 import pwd
+import secrets
 import signal
 import socket
 import stat
@@ -27,6 +29,7 @@ import redis
 
 from .ports import Ports
 from .processes import Child, port_is_free, wait_until
+from .prometheus import write_prometheus_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "deploy"
@@ -37,10 +40,9 @@ DATABASE_NAME = "secureai"
 POSTGRES_USER = "postgres"
 HAPROXY_BACKEND = "secureai_servers"
 ASGI_APPLICATION = "secureai.asgi:application"
-# Start order; a stop goes the other way. A process that joins the layout later (a Prometheus
-# scraping each server's /metrics and each worker's WORKER_METRICS_PORT, say) gets a kind here and
-# its Child in Cluster._children().
-KINDS = ("postgres", "redis", "sentinel", "server", "worker", "haproxy")
+# Start order; a stop goes the other way. A process that joins the layout gets a kind here and its
+# Child in Cluster._children().
+KINDS = ("postgres", "redis", "sentinel", "server", "worker", "haproxy", "prometheus")
 # What the cluster decides for its own processes, whatever the caller's environment says.
 OWNED_VARIABLES = {
     "DJANGO_SETTINGS_MODULE",
@@ -51,6 +53,7 @@ OWNED_VARIABLES = {
     "CHANNEL_LAYER",
     "SECUREAI_TEST_DATABASE_NAME",
     "SECUREAI_TEST_RUN",
+    "METRICS_TOKEN",
 }
 START_TIMEOUT = 90.0
 
@@ -156,6 +159,7 @@ class Cluster:
             REDIS_SENTINELS=self.redis_sentinels,
             REDIS_SENTINEL_MASTER=MASTER_NAME,
             ALLOWED_HOSTS="127.0.0.1,localhost",
+            METRICS_TOKEN=self.metrics_token,
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
@@ -178,6 +182,7 @@ class Cluster:
             self._start_kind("server")
             self._start_kind("worker")
             self.start_haproxy()
+            self.start_prometheus()
         except BaseException:
             self.stop()
             raise
@@ -209,6 +214,31 @@ class Cluster:
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(self.haproxy_config())
         self._start_kind("haproxy")
+
+    def start_prometheus(self) -> None:
+        """deploy/prometheus, rendered with every server's and worker's address and the token."""
+        folder = self.state_dir / "prometheus"
+        folder.mkdir(parents=True, exist_ok=True)
+        targets = {
+            "secureai-server": [f"127.0.0.1:{port}" for port in self.ports.servers],
+            "secureai-worker": [f"127.0.0.1:{port}" for port in self.ports.worker_metrics],
+        }
+        write_prometheus_config(folder, token=self.metrics_token, targets=targets, interval="5s")
+        self._start_kind("prometheus")
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.prometheus}"
+
+    @property
+    def metrics_token(self) -> str:
+        """The bearer token of /metrics, made on first use and kept with the layout's state."""
+        path = self.state_dir / "metrics-token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text()
 
     def haproxy_config(self) -> str:
         """deploy/haproxy/haproxy.cfg rendered for this layout."""
@@ -402,6 +432,20 @@ class Cluster:
                 "haproxy",
                 [find_binary("haproxy"), "-db", "-f", str(self.state_dir / "haproxy" / "haproxy.cfg")],
                 ready=lambda: _answers(f"{self.url}/readyz") and self.haproxy_socket.exists(),
+            )
+        )
+        prometheus = self.state_dir / "prometheus"
+        children.append(
+            child(
+                "prometheus",
+                "prometheus",
+                [
+                    find_binary("prometheus"),
+                    f"--config.file={prometheus / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={prometheus / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.ports.prometheus}",
+                ],
+                ready=lambda: _answers(f"{self.prometheus_url}/-/ready"),
             )
         )
         return children

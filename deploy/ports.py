@@ -1,7 +1,7 @@
 """Where each process of the local layout listens: fixed defaults, a base port, or a free range.
 
 With ``CLUSTER_BASE_PORT`` every port is the base plus its offset below, so tests (and a second
-layout on the same machine) take a whole range at once; offsets 60-99 stay free for processes
+layout on the same machine) take a whole range at once; offsets 61-99 stay free for processes
 that join later. A port's own variable wins over both.
 """
 
@@ -23,6 +23,7 @@ FIRST_PORTS = {
     "sentinels": ("CLUSTER_SENTINEL_PORT", 26380, 30),
     "postgres": ("CLUSTER_POSTGRES_PORT", 5433, 40),
     "worker_metrics": ("CLUSTER_WORKER_METRICS_PORT", 9101, 50),
+    "prometheus": ("CLUSTER_PROMETHEUS_PORT", 9090, 60),
 }
 
 
@@ -35,8 +36,9 @@ class Ports:
     redis: tuple[int, int]
     sentinels: tuple[int, int, int]
     postgres: int
-    # Each worker's WORKER_METRICS_PORT, for a metrics endpoint to come; unused for now.
+    # Each worker's WORKER_METRICS_PORT, where Prometheus scrapes it.
     worker_metrics: tuple[int, ...]
+    prometheus: int
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str], *, servers: int, workers: int) -> "Ports":
@@ -55,6 +57,7 @@ class Ports:
             sentinels=(first["sentinels"], first["sentinels"] + 1, first["sentinels"] + 2),
             postgres=first["postgres"],
             worker_metrics=tuple(range(first["worker_metrics"], first["worker_metrics"] + workers)),
+            prometheus=first["prometheus"],
         )
 
     @classmethod

@@ -49,6 +49,19 @@ async def worker_event(socket, timeout: float) -> dict:
                 return message
 
 
+def prometheus_targets(cluster: Cluster) -> set[tuple[str, str, str]]:
+    """(job, address, health) of each target, as the cluster's Prometheus reports them."""
+    with urllib.request.urlopen(f"{cluster.prometheus_url}/api/v1/targets", timeout=5) as response:
+        targets = json.load(response)["data"]["activeTargets"]
+    return {(target["labels"]["job"], target["labels"]["instance"], target["health"]) for target in targets}
+
+
+def expected_targets(cluster: Cluster) -> set[tuple[str, str, str]]:
+    """Every server and every worker, up."""
+    servers = {("secureai-server", f"127.0.0.1:{port}", "up") for port in cluster.ports.servers}
+    return servers | {("secureai-worker", f"127.0.0.1:{port}", "up") for port in cluster.ports.worker_metrics}
+
+
 async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluster_dir):
     cluster = Cluster(
         state_dir=cluster_dir, ports=Ports.free(servers=2, workers=1), env={"WORKER_DEMO_SPEED": "3"}, log=print
@@ -66,6 +79,8 @@ async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluste
         _, page = http_json("GET", f"{cluster.url}/api/analyses/?limit=100", token)
         moving = [item["analysis_id"] for item in page["results"] if item["status"] in {"queued", "processing"}]
         assert moving, page
+
+        wait_until(lambda: prometheus_targets(cluster) == expected_targets(cluster), 30, "Prometheus scrapes all")
 
         socket = await open_ws(cluster, token)
         for analysis_id in moving:

@@ -1,20 +1,10 @@
-"""The deployment's Prometheus files, made ready to run (the template with real targets and a token
-file), and promtool to check them."""
+"""promtool to check the deployment's Prometheus files, and the alert rules they hold."""
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from tests.servers import ROOT
-
-PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
-TEMPLATE = PROMETHEUS_DIR / "prometheus.yml"
-ALERTS = PROMETHEUS_DIR / "alerts.yml"
-ALERT_TESTS = PROMETHEUS_DIR / "alerts_test.yml"
-JOBS = ("secureai-server", "secureai-worker")
+from deploy.prometheus import ALERTS, PROMETHEUS_DIR, load_yaml
 
 
 @dataclass(frozen=True)
@@ -23,28 +13,6 @@ class PrometheusTools:
 
     prometheus: Path
     promtool: Path
-
-
-def load_yaml(path: Path) -> dict:
-    return yaml.safe_load(path.read_text())
-
-
-def write_prometheus_config(
-    directory: Path, *, token: str, targets: dict[str, list[str]] | None = None, interval: str | None = None
-) -> Path:
-    """Write the template (with ``targets`` per job and every interval set to ``interval``, if given), the
-    alert rules and the token file into ``directory``, as a deployment lays them out; return the config."""
-    config = load_yaml(TEMPLATE)
-    for job in config["scrape_configs"]:
-        if targets is not None:
-            job["static_configs"] = [{"targets": targets[job["job_name"]]}]
-        (directory / job["authorization"]["credentials_file"]).write_text(token)
-    if interval is not None:
-        config["global"].update(scrape_interval=interval, scrape_timeout=interval, evaluation_interval=interval)
-    shutil.copy(ALERTS, directory / ALERTS.name)
-    path = directory / TEMPLATE.name
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
 
 
 def alert_rules() -> dict[str, dict]:

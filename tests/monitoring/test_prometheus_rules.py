@@ -2,16 +2,9 @@
 
 import pytest
 
-from .prometheus_config import (
-    ALERT_TESTS,
-    ALERTS,
-    JOBS,
-    TEMPLATE,
-    alert_rules,
-    load_yaml,
-    promtool,
-    write_prometheus_config,
-)
+from deploy.prometheus import ALERT_TESTS, ALERTS, JOBS, TEMPLATE, load_yaml, write_prometheus_config
+
+from .prometheus_config import alert_rules, promtool
 from .scraping import new_metrics_token
 
 SEVERITIES = {"critical", "warning"}

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from analyses.tests.worker_checks import FAST_WORKER_ENV
+from deploy.prometheus import JOBS, write_prometheus_config
 from tests.servers import daphne, free_port, wait_for_http
 from tests.workers import wait_until, workers
 
-from .prometheus_config import JOBS, PrometheusTools, alert_rules, write_prometheus_config
+from .prometheus_config import PrometheusTools, alert_rules
 from .scraping import new_metrics_token
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
