@@ -161,10 +161,9 @@ def prepare_environment(database_url: str | None) -> Environment:
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DATABASE_URL": url,
-        # A deployment keeps its database connections; the server's one database thread and the
-        # producer would otherwise reconnect for every query.
-        "DATABASE_CONN_MAX_AGE": "600",
         "CHANNEL_LAYER": "redis",
+        # Every socket of the benchmark is the same user's.
+        "WS_MAX_CONNECTIONS_PER_USER": "100000",
         "CHANNEL_LAYER_PREFIX": f"bench-{run}-ours",
         "CACHE_KEY_PREFIX": f"bench-{run}-cache",
         "JWT_ACCESS_LIFETIME": "7200",

@@ -29,7 +29,8 @@ def summary(cluster: Cluster) -> str:
   Redis:           primary 127.0.0.1:{ports.redis[0]}, replica 127.0.0.1:{ports.redis[1]}
   Sentinels:       {cluster.redis_sentinels} (master name {MASTER_NAME})
   PostgreSQL:      {cluster.database_url}
-  Prometheus:      {cluster.prometheus_url} (scrapes every server and worker; token in {cluster.state_dir / "metrics-token"})
+  Prometheus:      {cluster.prometheus_url} (scrapes every server and worker)
+  Metrics token:   {cluster.state_dir / "metrics-token"} (Authorization: Bearer for /metrics)
   Logs:            {cluster.state_dir / "logs"}
   Watch:           {sys.executable} -m realtime.watch --url {url} --user analyst --password analyst-demo-pass
   Sign in with the demo accounts listed above."""

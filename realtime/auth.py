@@ -21,6 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from analyses.selectors import can_read_all
 from secureai.authentication import user_of_token
 
 JWT_SUBPROTOCOL = "secureai.jwt.v1"
@@ -36,27 +37,59 @@ class TokenIdentity:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What the database says now of some users and sessions (``realtime.queries.credentials_now``)."""
+
+    users: dict[str, tuple[bool, str]]  # user id -> (active, password hash); deleted users are missing
+    reading_all: set[str]  # the user ids that may read every analysis
+    sessions: dict[str, str | None]  # session key -> the user id it is signed in as, None if signed out
+
+
 @dataclass
 class SocketIdentity:
-    """Who is on a socket, and how they proved it: a session, or JWTs that must be renewed in-band."""
+    """Who is on a socket, how they proved it, and what was true of them then.
+
+    A session, or JWTs that must be renewed in-band. What it remembers of the user (password,
+    whether they read everything, the session) is compared at every heartbeat with the database
+    (``revoked``), so a socket does not outlive its user's access (docs/protocol.md §5 "Revocation").
+    """
 
     user: AbstractBaseUser | None = None
     via_session: bool = False
     expires_at: datetime | None = None  # the latest JWT's expiry; None for a session
+    session_key: str | None = None
+    password: str = ""
+    reads_all: bool = False
 
-    def become(self, user: AbstractBaseUser, expires_at: datetime | None) -> float | None:
+    def become(
+        self, user: AbstractBaseUser, expires_at: datetime | None, *, session_key: str | None = None
+    ) -> float | None:
         """The socket is ``user``'s; returns how many seconds its token has left, or None for a session.
 
         The first identity decides the kind: a session socket does not expire in-band even when a
-        request later carries a JWT.
+        request later carries a JWT. ``user`` has its permissions loaded (no query is made here).
         """
         if self.user is None:
             self.via_session = expires_at is None
+            self.session_key = session_key
         self.user = user
+        self.password = user.password
+        self.reads_all = can_read_all(user)
         if self.via_session:
             return None
         self.expires_at = expires_at
         return (expires_at - datetime.now(UTC)).total_seconds()
+
+    def revoked(self, now: Credentials) -> bool:
+        """The user is gone or inactive, changed password, lost the right to read everything, or signed out."""
+        user_id = str(self.user.pk)
+        active, password = now.users.get(user_id, (False, ""))
+        if not active or password != self.password:
+            return True
+        if self.reads_all and user_id not in now.reading_all:
+            return True
+        return self.via_session and now.sessions.get(self.session_key) != user_id
 
 
 async def aidentify(raw_token: str) -> TokenIdentity:
@@ -84,9 +117,13 @@ def token_from_scope(scope: dict[str, Any]) -> str | None:
 
 @database_sync_to_async
 def _session_user(session_key: str) -> AbstractBaseUser | AnonymousUser:
-    """The user of a Django session cookie, checked as Django checks it (session hash included)."""
+    """The user of a Django session cookie, checked as Django checks it (session hash included),
+    with its permissions loaded."""
     engine = import_module(settings.SESSION_ENGINE)
-    return get_user(SimpleNamespace(session=engine.SessionStore(session_key)))
+    user = get_user(SimpleNamespace(session=engine.SessionStore(session_key)))
+    if user.is_authenticated:
+        user.get_all_permissions()
+    return user
 
 
 def _cookie(scope: dict[str, Any], name: str) -> str | None:
@@ -124,4 +161,5 @@ class SocketAuthMiddleware:
         else:
             session_key = _cookie(scope, settings.SESSION_COOKIE_NAME)
             scope["user"] = await _session_user(session_key) if session_key else AnonymousUser()
+            scope["session_key"] = session_key
         return await self.inner(scope, receive, send)

@@ -5,6 +5,7 @@ nothing, and a failing channel layer is logged, never raised into the write that
 History stays the durable copy; the delivery layer fills any gap from it.
 """
 
+import time
 from functools import partial
 from typing import Any
 
@@ -29,12 +30,15 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
         publisher.submit(group, {**message, "group": group})
 
 
+def publish_event(group: str, body: dict[str, Any]) -> None:
+    """Queue a committed event; it carries the time of its commit, so delivery latency counts from there."""
+    publish([group], {"type": EVENT_MESSAGE, "event": body, "committed_at": time.time()})
+
+
 def on_event_saved(sender: type, instance: StatusEvent, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if not created or raw:
         return
-    body = event_body(instance)
-    group = analysis_group_name(instance.analysis_id)
-    transaction.on_commit(partial(publish, [group], {"type": EVENT_MESSAGE, "event": body}))
+    transaction.on_commit(partial(publish_event, analysis_group_name(instance.analysis_id), event_body(instance)))
 
 
 def on_analysis_saved(sender: type, instance: Analysis, created: bool, raw: bool = False, **kwargs: Any) -> None:

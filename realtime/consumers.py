@@ -8,6 +8,7 @@ guarantee), fed by the process's ``hub`` and woken by ``timers``.
 import logging
 import time
 import uuid
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from analyses.contract import NOT_FOUND
 from analyses.payloads import iso_utc
+from secureai.server import stopping
 
 from .auth import JWT_SUBPROTOCOL, SocketIdentity, TokenRefused, aidentify
 from .delivery import Streams
@@ -24,6 +26,8 @@ from .groups import feed_group_name
 from .hub import get_hub
 from .limits import MessageGate
 from .protocol import (
+    CLOSE_FLOODING,
+    CLOSE_RESTART,
     CLOSE_UNAUTHENTICATED,
     OPEN_TYPES,
     ProtocolError,
@@ -37,7 +41,7 @@ from .protocol import (
 )
 from .queries import history_page, readable_seq, readable_snapshot, reads_all
 from .timers import Due, SocketTimers
-from .wire import Frame, Outbox
+from .wire import Frame, Outbox, refuse_big_messages
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +61,29 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         self.timers = SocketTimers.start(time.monotonic())
         offered = self.scope.get("subprotocols") or []
         await self.accept(JWT_SUBPROTOCOL if JWT_SUBPROTOCOL in offered else None)
-        self.outbox = Outbox(self.base_send, self.hub.stats.sent)
-        self.streams = Streams(socket=self, membership=self.hub, log=self.hub.log, send=self.outbox.send)
+        config, stats = settings.REALTIME, self.hub.stats
+        refuse_big_messages(self.base_send, config["MAX_MESSAGE_BYTES"])
+        self.outbox = Outbox(self.base_send, stats.sent, max_buffered=config["MAX_BUFFERED_BYTES"])
+        self.streams = Streams(
+            socket=self,
+            membership=self.hub,
+            log=self.hub.log,
+            send=self.outbox.send,
+            on_filled=stats.gap_filled,
+            on_replayed=stats.replayed,
+        )
         self.hub.connect(self)
+        if stopping():  # between the drain's start and the port's closing: go to another server
+            await self.close_with(CLOSE_RESTART)
+            return
         if "token_refused" in self.scope:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         user = self.scope.get("user")
-        if user is not None and user.is_authenticated and user.is_active:
-            self.timers.authenticated(self.identity.become(user, self.scope.get("token_expires_at")))
+        signed_in = user is not None and user.is_authenticated and user.is_active
+        expires_at, session_key = self.scope.get("token_expires_at"), self.scope.get("session_key")
+        if signed_in and not await self._sign_in(user, expires_at, session_key=session_key):
+            return
         await self.send_json(
             reply(
                 "connection_established",
@@ -80,6 +98,9 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             await self._subscribe_path()
 
     async def disconnect(self, code: int) -> None:
+        self.hub.stats.closed(code)
+        if self.user is not None:
+            await self.hub.user_sockets.release(self.user.pk, self.connection_id)
         await self.streams.close_all()
         if self.feed_group is not None:
             await self.hub.leave(self.feed_group, self)
@@ -93,6 +114,16 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     @property
     def user(self) -> AbstractBaseUser | None:
         return self.identity.user
+
+    async def _sign_in(
+        self, user: AbstractBaseUser, expires_at: datetime | None, *, session_key: str | None = None
+    ) -> bool:
+        """The socket becomes ``user``'s; false when the user already holds every socket allowed (4429)."""
+        if self.user is None and not await self.hub.user_sockets.claim(user.pk, self.connection_id):
+            await self.close_with(CLOSE_FLOODING)
+            return False
+        self.timers.authenticated(self.identity.become(user, expires_at, session_key=session_key))
+        return True
 
     async def _subscribe_path(self) -> None:
         """``/ws/status/<analysis_id>/``: subscribe once the socket is authenticated."""
@@ -114,8 +145,8 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
 
     # --- receiving: parse, handle, reply ----------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        if self.closed:
-            return
+        if self.closed or not self.outbox.open:
+            return  # what arrives while the socket closes gets no answer, so it costs nothing
         close_code = self.gate.close_code(text_data)
         if close_code is not None:
             self.hub.stats.received("invalid")
@@ -156,7 +187,8 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return False
         was_anonymous = self.user is None
-        self.timers.authenticated(self.identity.become(identity.user, identity.expires_at))
+        if not await self._sign_in(identity.user, identity.expires_at):
+            return False
         if was_anonymous:
             await self._subscribe_path()
         return True
@@ -223,7 +255,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     async def on_timers(self, due: list[Due], latest: dict[str, int]) -> None:
         if self.closed:
             return
-        if Due.AUTH_TIMEOUT in due or Due.EXPIRED in due:
+        if Due.AUTH_TIMEOUT in due or Due.EXPIRED in due or Due.REVOKED in due:
             await self.close_with(CLOSE_UNAUTHENTICATED)
             return
         if Due.EXPIRY_WARNING in due:

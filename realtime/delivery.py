@@ -29,6 +29,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum, auto
 from typing import Any, Protocol
 
@@ -39,20 +40,26 @@ from .wire import Frame, encode
 #: ``fetch(analysis_id, since_seq, limit)``: event bodies with ``seq > since_seq`` in seq order, and
 #: whether more follow (``realtime.queries.history_page`` in the service).
 HistoryFetch = Callable[[str, int, int], Awaitable[tuple[list[dict[str, Any]], bool]]]
-#: Writes one frame to the socket, in call order.
-Send = Callable[[Frame], Awaitable[None]]
+#: Writes one frame to the socket, in call order; 0 when the socket took none (it is closing).
+Send = Callable[[Frame], Awaitable[int]]
 
 RECENT_PER_ANALYSIS = 512
 
 logger = logging.getLogger(__name__)
 
 
-def event_frame(body: dict[str, Any], *, replay: bool = False) -> Frame:
-    """The one place an event becomes a message: its §2 body under its event type (§3)."""
+def event_frame(body: dict[str, Any], *, replay: bool = False, committed_at: float | None = None) -> Frame:
+    """The one place an event becomes a message: its §2 body under its event type (§3).
+
+    A live event knows when it committed; one read back from history takes its ``timestamp`` (set
+    in the transaction, just before the commit); a replay is no delivery of a new event: none.
+    """
     message = {"type": body["event"], **body}
     if replay:
         message["replay"] = True
-    return Frame(encode(message), body["event"])
+    elif committed_at is None:
+        committed_at = datetime.fromisoformat(body["timestamp"]).timestamp()
+    return Frame(encode(message), body["event"], committed_at)
 
 
 async def history_frames(
@@ -230,7 +237,11 @@ class Streams:
         return current
 
     async def start(self, analysis_id: str, current: int, since_seq: int | None) -> None:
-        """Replay the events after ``since_seq`` up to ``current``, then let live events through."""
+        """Replay the events after ``since_seq`` up to ``current``, then let live events through.
+
+        The replay goes a page at a time, never whole in memory, and stops at the first event the
+        socket does not take: a client that does not read is closed (4408) and resumes later.
+        """
         stream = self._streams[analysis_id]
         stream.confirmed = True
         stream.last_seq = current
@@ -239,9 +250,11 @@ class Streams:
             written = 0
             async for page in history_frames(self._log.fetch, analysis_id, since_seq, current, replay=True):
                 for seq, frame in page:
-                    await self._send(frame)
+                    if not await self._send(frame):
+                        self._on_replayed(written)
+                        return
                     stream.last_seq = seq
-                written += len(page)
+                    written += 1
             self._on_replayed(written)
         await self._fill(stream)
 

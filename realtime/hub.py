@@ -14,17 +14,25 @@ import weakref
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
-from . import publisher
+from secureai.server import on_server_start, on_server_stop
+
+from . import metrics, publisher
+from .auth import SocketIdentity
 from .broadcasting import LAYER_MESSAGE_TYPES
 from .delivery import EventLog, Streams, event_frame
 from .groups import analysis_group_name
 from .queries import history_page
 from .stats import ProcessStats, StatsReporter
 from .timers import Due, SocketTimers, Ticker
-from .wire import Frame, Outbox, close_for_restart, on_server_shutdown
+from .user_sockets import UserSockets
+from .wire import Frame, Outbox, close_for_restart
 
 logger = logging.getLogger(__name__)
+
+#: How long a stopping server waits for its close frames to leave before connections are dropped.
+CLOSE_FLUSH_SECONDS = 0.5
 
 
 class Member(Protocol):
@@ -34,6 +42,8 @@ class Member(Protocol):
     streams: Streams
     timers: SocketTimers
     user: Any  # None until the socket authenticates
+    identity: SocketIdentity
+    connection_id: str
 
     async def on_timers(self, due: list[Due], latest: dict[str, int]) -> None: ...
 
@@ -48,7 +58,8 @@ class Hub:
         self._members: dict[str, set[Member]] = {}
         self._joined: set[str] = set()
         self._group_locks: dict[str, asyncio.Lock] = {}
-        self._reporter = StatsReporter()
+        self._reporter = StatsReporter(self.stats.id)
+        self.user_sockets = UserSockets(settings.CHANNEL_LAYER_PREFIX)
         self._ticker = Ticker(self)
         self._tasks: list[asyncio.Task] = []
 
@@ -57,19 +68,25 @@ class Hub:
         self.sender = publisher.LoopSender(asyncio.get_running_loop())
         self.sender.start()
         publisher.attach(self.sender)
-        self._reporter.withdraw_at_exit(self.stats.id)
-        on_server_shutdown(self._close_for_restart)
+        self._reporter.withdraw_at_exit()
+        on_server_stop(self._close_for_restart)
+        metrics.WS_CONNECTIONS.set_function(lambda: len(self.sockets))
+        metrics.WS_SUBSCRIPTIONS.set_function(lambda: sum(len(socket.streams) for socket in tuple(self.sockets)))
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="hub-receive"),
             asyncio.create_task(self._ticker.run(), name="hub-ticker"),
         ]
 
-    def _close_for_restart(self) -> None:
-        """The server is stopping: close every socket with 1012 so clients resume with since_seq."""
+    async def _close_for_restart(self) -> None:
+        """The server is stopping: close every socket with 1012 so clients resume with since_seq.
+
+        Then wait a moment, so the close frames leave before the server drops every connection.
+        """
         logger.info("Server stopping: closing %d sockets with 1012", len(self.sockets))
         for socket in tuple(self.sockets):
             if socket.outbox.direct:
                 close_for_restart(socket.outbox.protocol)
+        await asyncio.sleep(CLOSE_FLUSH_SECONDS)
 
     async def close(self) -> None:
         publisher.detach(self.sender)
@@ -84,7 +101,8 @@ class Hub:
                 logger.debug("group_discard of %s failed while closing", group, exc_info=True)
         self._members.clear()
         self._joined.clear()
-        await self._reporter.withdraw(self.stats.id)
+        await self._reporter.withdraw()
+        await self.user_sockets.close()
 
     # --- sockets and their groups: the one place that joins and leaves ---------------------
     def connect(self, socket: Member) -> None:
@@ -160,7 +178,7 @@ class Hub:
                 logger.exception("Could not fan out %s", message.get("type"))
 
     async def _recover(self) -> None:
-        """A restarted Redis has forgotten our groups: rejoin, then let every heartbeat compare seqs now."""
+        """Redis may have forgotten our groups: rejoin them, then let every heartbeat compare seqs now."""
         try:
             await self.rejoin_all()
         except Exception:
@@ -183,7 +201,7 @@ class Hub:
         members = self._members.get(analysis_group_name(analysis_id))
         if not members:
             return
-        frame = event_frame(body)
+        frame = event_frame(body, committed_at=message.get("committed_at"))
         self.log.remember(analysis_id, seq, frame)
         await self._write_all([socket for socket in tuple(members) if socket.streams.admit(analysis_id, seq)], frame)
 
@@ -209,7 +227,7 @@ class Hub:
                     await socket.outbox.send(frame)
             except Exception:
                 logger.debug("Could not write to a closing socket", exc_info=True)
-        self.stats.sent(frame.kind, written)
+        self.stats.sent(frame, written)
 
     # --- stats -----------------------------------------------------------------------------
     def report(self) -> dict[str, Any]:
@@ -226,7 +244,14 @@ class Hub:
         )
 
     async def publish_report(self) -> None:
-        await self._reporter.publish(self.report())
+        """Report this process's figures and vouch for its sockets; if Redis forgot us (restarted,
+        emptied), rejoin our groups."""
+        if await self._reporter.publish(self.report()):
+            logger.warning("Redis has forgotten this process's groups; joining them again")
+            await self._recover()
+        await self.user_sockets.vouch(
+            (socket.user.pk, socket.connection_id) for socket in tuple(self.sockets) if socket.user is not None
+        )
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
@@ -240,6 +265,12 @@ def get_hub() -> Hub:
         hub = _hubs[loop] = Hub()
         hub.start()
     return hub
+
+
+def start_with_server() -> None:
+    """Start the hub as soon as the server runs, not at its first socket: from then on the process
+    reports its stats (so /ws/stats lists an idle server) and follows Redis."""
+    on_server_start(get_hub)
 
 
 def current_hub() -> Hub | None:

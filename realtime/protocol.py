@@ -53,8 +53,10 @@ SERVER_TYPES = frozenset(
 #: Close codes (§3): what went wrong tells the client whether and how to come back.
 CLOSE_PROTOCOL = 4400  # a protocol violation, e.g. a binary frame: do not retry
 CLOSE_UNAUTHENTICATED = 4401  # no, a refused or an expired token: get a fresh one, then reconnect
+CLOSE_SLOW_CONSUMER = 4408  # unread data passed WS_MAX_BUFFERED_BYTES: read faster, resume with since_seq
 CLOSE_TOO_BIG = 4413  # a message over the limit: do not resend it
-CLOSE_FLOODING = 4429  # flooding: back off
+CLOSE_FLOODING = 4429  # flooding or too many sockets: back off
+CLOSE_RESTART = 1012  # the server is stopping (RFC 6455 "service restart"): reconnect with backoff and since_seq
 
 #: What an unauthenticated connection may still ask.
 OPEN_TYPES = frozenset({"authenticate", "ping_request"})

@@ -5,6 +5,11 @@ process the messages go out on the server's own event loop (the hub attaches it)
 its Redis connections and is the only way to reach the in-memory layer's queues; elsewhere (a
 worker, a management command) a background thread runs a loop for them. One queue per loop
 keeps them in commit order, so subscribers rarely see a gap to fill.
+
+The queue is bounded (``PUBLISH_QUEUE_SIZE``): while Redis is down, or hangs without answering,
+sends fail or wait out their timeout, the queue fills, and what does not fit is dropped and
+counted, instead of memory growing with every write. Nothing is lost to a subscriber: history is
+the durable copy, and the heartbeat and gap fill deliver what a dropped broadcast carried.
 """
 
 import asyncio
@@ -15,6 +20,9 @@ import time
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
+
+from .metrics import PUBLISH_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +32,10 @@ class LoopSender:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(settings.REALTIME["PUBLISH_QUEUE_SIZE"])
         self.task: asyncio.Task | None = None
         self.pending = 0
+        self.dropped = 0
 
     def start(self) -> None:
         """Start draining; call from inside ``loop``."""
@@ -34,7 +43,15 @@ class LoopSender:
 
     def submit(self, group: str, message: dict[str, Any]) -> None:
         self.pending += 1
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, (group, message))
+        self.loop.call_soon_threadsafe(self._enqueue, group, message)
+
+    def _enqueue(self, group: str, message: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait((group, message))
+        except asyncio.QueueFull:
+            self.pending -= 1
+            self.dropped += 1
+            _count_failure(f"The broadcast queue is full; dropped a message to {group}")
 
     async def _drain(self) -> None:
         while True:
@@ -42,13 +59,18 @@ class LoopSender:
             try:
                 await get_channel_layer().group_send(group, message)
             except Exception:
-                logger.exception("Channel layer send to %s failed; clients will catch up from history", group)
+                _count_failure(f"Channel layer send to {group} failed", exc_info=True)
             finally:
                 self.pending -= 1
 
     def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
+
+
+def _count_failure(what: str, *, exc_info: bool = False) -> None:
+    PUBLISH_FAILURES.inc()
+    logger.warning("%s; subscribers catch up from history", what, exc_info=exc_info)
 
 
 _lock = threading.Lock()

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,10 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from analyses.payloads import iso_utc
+from secureai.redis_clients import async_redis_client, redis_client
+
+from . import metrics
+from .wire import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +32,12 @@ def _key_prefix() -> str:
 
 
 class ProcessStats:
-    """The counters of one server process. Sockets and the hub report through the methods.
+    """The counters of one server process: the one place the read path counts what it does.
 
-    How many sockets, users and subscriptions there are is not counted here but read from the
-    sockets themselves when a report is made (``Hub.report``), so it can never drift.
+    Sockets and the hub report through the methods, which keep the totals of ``/ws/stats`` and
+    feed the Prometheus metrics of ``realtime.metrics``. How many sockets, users and
+    subscriptions there are is not counted here but read from the sockets themselves when a
+    report or a scrape asks (``Hub.report``), so it can never drift.
     """
 
     def __init__(self) -> None:
@@ -40,17 +47,38 @@ class ProcessStats:
         self._received = 0
         self._errors = 0
 
-    def sent(self, kind: str, count: int = 1) -> None:
-        """``count`` messages of type ``kind`` were written to sockets."""
+    def sent(self, frame: Frame, count: int = 1) -> None:
+        """``frame`` was written to ``count`` sockets (at once: one latency sample for them all)."""
+        if not count:
+            return
         self._sent += count
+        metrics.WS_MESSAGES_SENT.labels(type=frame.kind).inc(count)
+        if frame.committed_at is not None:
+            metrics.DELIVERY_LATENCY.observe(max(0.0, time.time() - frame.committed_at))
 
     def received(self, kind: str) -> None:
         """A socket sent a message of type ``kind`` (``invalid`` when it did not parse)."""
         self._received += 1
+        metrics.WS_MESSAGES_RECEIVED.labels(type=kind).inc()
 
     def error(self, code: str) -> None:
         """A socket was answered with an ``error`` of ``code``."""
         self._errors += 1
+
+    @staticmethod
+    def closed(code: int | None) -> None:
+        """A socket closed, with ``code`` (whoever closed it)."""
+        metrics.WS_CLOSES.labels(code=metrics.close_code_label(code)).inc()
+
+    @staticmethod
+    def gap_filled(events: int) -> None:
+        """A stream filled a gap of ``events`` events from history."""
+        metrics.GAP_FILLS.inc()
+
+    @staticmethod
+    def replayed(events: int) -> None:
+        """A subscribe replayed ``events`` events after its ``since_seq``."""
+        metrics.REPLAYED_EVENTS.inc(events)
 
     def report(self, *, connections: int, authenticated: int, subscriptions: int, analyses: set[str]) -> dict[str, Any]:
         """What this process writes to Redis for ``/ws/stats``."""
@@ -69,41 +97,63 @@ class ProcessStats:
 
 
 class StatsReporter:
-    """Writes one process's report to Redis; failures are logged and retried at the next interval."""
+    """Writes one process's report to Redis; failures are logged and retried at the next interval.
 
-    def __init__(self) -> None:
+    Beside the report it keeps a marker without expiry, set by the first report. A Redis that
+    restarted or was emptied has lost the marker and, with it, every group this process had
+    joined: ``publish`` then says so, and the hub joins its groups again.
+    """
+
+    def __init__(self, process_id: str) -> None:
+        self.process_id = process_id
         self._client: aioredis.Redis | None = None
+        self._marked = False
 
-    async def publish(self, report: dict[str, Any]) -> None:
+    @property
+    def _report_key(self) -> str:
+        return f"{_key_prefix()}:{self.process_id}"
+
+    @property
+    def _marker_key(self) -> str:
+        return f"{_key_prefix()}-alive:{self.process_id}"
+
+    async def publish(self, report: dict[str, Any]) -> bool:
+        """Write ``report``; true when Redis had forgotten this process since the last report."""
         if settings.CHANNEL_LAYER_BACKEND != "redis":
-            return
+            return False
         if self._client is None:
-            self._client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-        ttl = settings.REALTIME["STATS_TTL"]
+            self._client = async_redis_client()
         try:
-            await self._client.set(f"{_key_prefix()}:{report['id']}", json.dumps(report), ex=ttl)
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.set(self._report_key, json.dumps(report), ex=settings.REALTIME["STATS_TTL"])
+                pipe.set(self._marker_key, "1", nx=True)
+                _, marker_was_missing = await pipe.execute()
         except redis.RedisError:
             logger.warning("Could not report realtime stats to Redis", exc_info=True)
+            return False
+        forgotten = bool(marker_was_missing) and self._marked
+        self._marked = True
+        return forgotten
 
-    def withdraw_at_exit(self, process_id: str) -> None:
-        """Remove this process's report when it exits cleanly, instead of waiting for the TTL."""
+    def withdraw_at_exit(self) -> None:
+        """Remove this process's keys when it exits cleanly, instead of waiting for the TTL."""
 
         def withdraw() -> None:
             if settings.CHANNEL_LAYER_BACKEND != "redis":
                 return
             try:
-                client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
-                client.delete(f"{_key_prefix()}:{process_id}")
+                client = redis_client()
+                client.delete(self._report_key, self._marker_key)
                 client.close()
             except redis.RedisError:
                 pass
 
         atexit.register(withdraw)
 
-    async def withdraw(self, process_id: str) -> None:
+    async def withdraw(self) -> None:
         if self._client is not None:
             try:
-                await self._client.delete(f"{_key_prefix()}:{process_id}")
+                await self._client.delete(self._report_key, self._marker_key)
                 await self._client.aclose()
             except redis.RedisError:
                 pass
@@ -112,7 +162,7 @@ class StatsReporter:
 
 def process_reports() -> list[dict[str, Any]]:
     """The live reports of every server process sharing the channel layer."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    client = redis_client()
     try:
         keys = sorted(client.scan_iter(match=f"{_key_prefix()}:*", count=500))
         values = client.mget(keys) if keys else []

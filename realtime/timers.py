@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from .queries import latest_seqs
+from .queries import credentials_now, latest_seqs
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -32,6 +32,7 @@ class Due(Enum):
     EXPIRED = auto()  # the JWT expired with no fresh one
     EXPIRY_WARNING = auto()  # time for token_expiring
     HEARTBEAT = auto()
+    REVOKED = auto()  # found at the heartbeat: the user's access is gone
 
 
 @dataclass(slots=True)
@@ -118,10 +119,15 @@ class Ticker:
     async def tick(self, now: float) -> None:
         due = [socket for socket in self.hub.sockets if socket.timers.next_due <= now]
         if due:
-            latest = await self._latest_seqs(due, now)
+            beating = [socket for socket in due if socket.timers.heartbeat_due(now)]
+            latest = await self._latest_seqs(beating)
+            revoked = await self._revoked(beating)
             for socket in due:
+                fired = socket.timers.fire(now)
+                if socket in revoked:
+                    fired.append(Due.REVOKED)
                 try:
-                    await socket.on_timers(socket.timers.fire(now), latest)
+                    await socket.on_timers(fired, latest)
                 except Exception:
                     logger.debug("Timer of a closing socket failed", exc_info=True)
         if now - self._last_report >= settings.REALTIME["STATS_INTERVAL"]:
@@ -132,15 +138,14 @@ class Ticker:
             await self.hub.rejoin_all()
 
     @staticmethod
-    async def _latest_seqs(due: list[Any], now: float) -> dict[str, int]:
+    async def _latest_seqs(beating: list[Any]) -> dict[str, int]:
         """The latest seq of every analysis that a due heartbeat reports, in one query.
 
         Without the database the heartbeats still go out, with the seqs the sockets know.
         """
         followed: set[str] = set()
-        for socket in due:
-            if socket.timers.heartbeat_due(now):
-                followed.update(socket.streams.followed())
+        for socket in beating:
+            followed.update(socket.streams.followed())
         if not followed:
             return {}
         try:
@@ -148,3 +153,21 @@ class Ticker:
         except Exception:
             logger.warning("Could not read the latest seqs for heartbeats", exc_info=True)
             return {}
+
+    @staticmethod
+    async def _revoked(beating: list[Any]) -> set[Any]:
+        """The sockets, of those about to beat, whose user's access is gone (docs/protocol.md §5).
+
+        Without the database nobody is revoked: the check runs again at the next heartbeat.
+        """
+        identities = {socket: socket.identity for socket in beating if socket.identity.user is not None}
+        if not identities:
+            return set()
+        user_ids = {str(identity.user.pk) for identity in identities.values()}
+        sessions = {identity.session_key for identity in identities.values() if identity.via_session}
+        try:
+            now = await credentials_now(user_ids, sessions)
+        except Exception:
+            logger.warning("Could not check the sockets' users again", exc_info=True)
+            return set()
+        return {socket for socket, identity in identities.items() if identity.revoked(now)}

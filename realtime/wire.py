@@ -9,12 +9,15 @@ in call order on the event loop thread.
 """
 
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 from autobahn.websocket.protocol import PreparedMessage
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+from .protocol import CLOSE_RESTART, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG
 
 try:
     from daphne.ws_protocol import WebSocketProtocol
@@ -27,13 +30,18 @@ def encode(message: dict[str, Any]) -> str:
 
 
 class Frame:
-    """One text message of type ``kind``, for one socket or many; framed on first use, then reused."""
+    """One text message of type ``kind``, for one socket or many; framed on first use, then reused.
 
-    __slots__ = ("_prepared", "kind", "text")
+    An event's frame knows when the event committed (``committed_at``, ``time.time()``), so its
+    delivery latency can be measured when it is written.
+    """
 
-    def __init__(self, text: str, kind: str) -> None:
+    __slots__ = ("_prepared", "committed_at", "kind", "text")
+
+    def __init__(self, text: str, kind: str, committed_at: float | None = None) -> None:
         self.text = text
         self.kind = kind
+        self.committed_at = committed_at
         self._prepared: PreparedMessage | None = None
 
     @classmethod
@@ -56,69 +64,138 @@ def daphne_protocol(send: Any) -> Any | None:
     return None
 
 
+#: How long a socket closed as a slow consumer has to read what waits and the close frame.
+SLOW_CONSUMER_GRACE_SECONDS = 10.0
+
+
+@implementer(IPushProducer)
+class SendBuffer:
+    """How much a daphne socket holds unsent, as far as its transport lets us know.
+
+    Registered as the transport's producer, it is paused once Twisted's write buffer holds more
+    than its ``bufferSize`` (the kernel's buffer being full: the client does not read) and resumed
+    when that buffer is empty. From a pause on, the outbox adds up what it writes, so ``unsent``
+    is what is waiting in this process, to within one frame. It takes the place of the producer
+    the transport had (daphne's HTTP channel, which stops reading from a client that does not
+    read) and passes every call on to it.
+    """
+
+    def __init__(self, transport: Any) -> None:
+        self.transport_buffer = transport.bufferSize
+        self.unsent = 0
+        self.paused = False
+        self._before = transport.producer
+        if self._before is not None:
+            transport.unregisterProducer()
+        transport.registerProducer(self, True)
+
+    def pauseProducing(self) -> None:
+        # Twisted asks again at every write while its buffer is full: the count starts at the first.
+        if not self.paused:
+            self.paused = True
+            self.unsent = self.transport_buffer
+        if self._before is not None:
+            self._before.pauseProducing()
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        self.unsent = 0
+        if self._before is not None:
+            self._before.resumeProducing()
+
+    def stopProducing(self) -> None:
+        self.paused = True
+        if self._before is not None:
+            self._before.stopProducing()
+
+
 class Outbox:
-    """The one way out of a socket: frames in call order, each sent type told to ``on_sent``."""
+    """The one way out of a socket: frames in call order, each sent frame told to ``on_sent``.
 
-    __slots__ = ("_on_sent", "_send", "protocol")
+    Under daphne it bounds what waits unsent for the socket (``max_buffered``): past it the
+    socket is closed with 4408 and nothing more is written, so a client that does not read costs
+    the server at most that much. Nothing ever waits for the client to read: a long answer (a
+    replay) is written a piece at a time and stops at the first piece refused.
+    """
 
-    def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]], on_sent: Callable[[str, int], None]) -> None:
+    __slots__ = ("_on_sent", "_send", "buffer", "max_buffered", "protocol")
+
+    def __init__(
+        self,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        on_sent: Callable[[Frame, int], None],
+        *,
+        max_buffered: int,
+    ) -> None:
         self._send = send
         self._on_sent = on_sent
+        self.max_buffered = max_buffered
         #: daphne's protocol of the socket, written to directly; ``None`` under any other server.
         self.protocol = daphne_protocol(send)
+        self.buffer: SendBuffer | None = None
+        if self.protocol is not None:
+            self.buffer = SendBuffer(self.protocol.transport)
 
     @property
     def direct(self) -> bool:
         """True when ``write`` can write without a coroutine."""
         return self.protocol is not None
 
+    @property
+    def open(self) -> bool:
+        """False once the socket is closing (after a 4408, say): nothing more will be written."""
+        return self.protocol is None or self.protocol.state == self.protocol.STATE_OPEN
+
     def write(self, frame: Frame) -> int:
-        """The fan-out's hot path (``direct`` outboxes only): write now; 1 if written, 0 if closing.
+        """The fan-out's hot path (``direct`` outboxes only): write now; 1 if written, 0 if not.
 
         It does not tell ``on_sent``: the fan-out counts a whole batch at once.
         """
-        if self.protocol.state != self.protocol.STATE_OPEN:
+        protocol, buffer = self.protocol, self.buffer
+        if protocol.state != protocol.STATE_OPEN:
             return 0  # a closing socket is skipped, as daphne would
-        self.protocol.sendPreparedMessage(frame.prepared)
+        if buffer.paused:
+            buffer.unsent += len(frame.prepared.payloadHybi)
+            if buffer.unsent > self.max_buffered:
+                # The close frame waits behind the unsent data: a client that reads again gets it
+                # within the grace; one that does not is dropped then.
+                protocol.closeHandshakeTimeout = SLOW_CONSUMER_GRACE_SECONDS
+                protocol.sendCloseFrame(code=CLOSE_SLOW_CONSUMER, reasonUtf8=b"Slow consumer", isReply=False)
+                return 0
+        protocol.sendPreparedMessage(frame.prepared)
         return 1
 
-    async def send(self, frame: Frame) -> None:
+    async def send(self, frame: Frame) -> int:
+        """Write one frame; 1 if written, 0 if the socket is closing (or was just closed, 4408)."""
         if self.protocol is not None:
             sent = self.write(frame)
         else:
             await self._send({"type": "websocket.send", "text": frame.text})
             sent = 1
-        self._on_sent(frame.kind, sent)
+        self._on_sent(frame, sent)
+        return sent
 
 
-#: "Service restart" (RFC 6455 registry): clients reconnect with backoff and ``since_seq``.
-CLOSE_RESTART = 1012
+def refuse_big_messages(send: Any, max_bytes: int) -> None:
+    """Under daphne, stop any incoming message over ``max_bytes`` as it arrives: close with 4413.
+
+    daphne lets autobahn read messages of up to 1 MiB and drops the connection, without a close
+    code, past that. Here the connection's own limit is ours, and going over it closes with the
+    contract's code and stops buffering the rest of the message, however big it is.
+    """
+    protocol = daphne_protocol(send)
+    if protocol is None:
+        return
+
+    def refuse(size: int, limit: int, reason: str) -> None:
+        protocol.failedByMe = True  # autobahn discards the rest of the message from here on
+        protocol.sendCloseFrame(code=CLOSE_TOO_BIG, reasonUtf8=b"Message too big", isReply=False)
+
+    protocol.maxMessagePayloadSize = protocol.maxFramePayloadSize = max_bytes
+    protocol._max_message_size_exceeded = refuse
 
 
 def close_for_restart(protocol: Any) -> None:
     """Tell an open connection that the server is restarting, as daphne itself sends 1011."""
     if protocol.state == protocol.STATE_OPEN:
         protocol.sendCloseFrame(code=CLOSE_RESTART, reasonUtf8=b"Server restarting", isReply=False)
-
-
-#: How long shutdown waits for the close frames to leave before connections are dropped.
-CLOSE_FLUSH_SECONDS = 0.5
-
-
-def on_server_shutdown(callback: Any) -> None:
-    """Run ``callback`` when daphne's reactor starts to shut down; elsewhere, do nothing.
-
-    Shutdown then waits a moment, so what the callback wrote reaches the clients before the
-    reactor drops every connection. Only a reactor that is already running is used: importing
-    one here would install Twisted's default reactor in processes that have none.
-    """
-    reactor = sys.modules.get("twisted.internet.reactor")
-    if reactor is None or not reactor.running:
-        return
-    from twisted.internet.task import deferLater
-
-    def run_then_flush():
-        callback()
-        return deferLater(reactor, CLOSE_FLUSH_SECONDS, lambda: None)
-
-    reactor.addSystemEventTrigger("before", "shutdown", run_then_flush)

@@ -14,6 +14,8 @@ from django.db import connection
 from django.http import JsonResponse
 from prometheus_client import Gauge
 
+from .server import stopping
+
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT = 3.0
 
@@ -28,9 +30,17 @@ async def healthz(request) -> JsonResponse:
 
 
 def _database_ok() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        return cursor.fetchone() == (1,)
+    """SELECT 1 on a connection given back at once (to the pool on PostgreSQL).
+
+    It runs outside the request threads, so that the check's timeout can answer while a dead
+    database still holds the connection attempt.
+    """
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    finally:
+        connection.close()
 
 
 async def _channel_layer_ok() -> bool:
@@ -51,7 +61,8 @@ async def _check(name: str, probe) -> bool:
 async def check_readiness() -> dict[str, bool]:
     """Probe the database and the channel layer (at once) and record the verdict in ``READY``."""
     database, channel_layer = await asyncio.gather(
-        _check("database", sync_to_async(_database_ok)), _check("channel_layer", _channel_layer_ok)
+        _check("database", sync_to_async(_database_ok, thread_sensitive=False)),
+        _check("channel_layer", _channel_layer_ok),
     )
     checks = {"database": database, "channel_layer": channel_layer}
     READY.set(all(checks.values()))
@@ -59,7 +70,9 @@ async def check_readiness() -> dict[str, bool]:
 
 
 async def readyz(request) -> JsonResponse:
-    """Ready when both the database and the channel layer answer; 503 otherwise."""
+    """Ready when both the database and the channel layer answer, and the server is not stopping."""
+    if stopping():
+        return JsonResponse({"status": "stopping", "checks": {}}, status=503)
     checks = await check_readiness()
     ready = all(checks.values())
     body = {

@@ -33,8 +33,9 @@ COMMAND_SOCKET_TIMEOUT = 5.0
 # away (restarted, failed over) is replaced instead of failing the command that picked it up.
 HEALTH_CHECK_INTERVAL = 10
 
-# Per server process: every socket handshake joins groups through the pool, and a burst of 200+
-# concurrent handshakes must not meet "Too many connections".
+# Per server process and per client: every socket handshake joins groups (the channel layer) and
+# counts its user's sockets (the app's client) through a pool, and a burst of 200+ concurrent
+# handshakes must not meet "Too many connections" (redis-py fails at the limit, it does not wait).
 MAX_CONNECTIONS = 2000
 
 # Connections to the Sentinels themselves (asking where the primary is): short, so one Sentinel
@@ -43,7 +44,7 @@ SENTINEL_KWARGS = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": 
 
 _COMMON = {"socket_connect_timeout": CONNECT_TIMEOUT, "health_check_interval": HEALTH_CHECK_INTERVAL}
 CHANNEL_LAYER_OPTIONS = {**_COMMON, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT, "max_connections": MAX_CONNECTIONS}
-CLIENT_OPTIONS = {**_COMMON, "socket_timeout": COMMAND_SOCKET_TIMEOUT}
+CLIENT_OPTIONS = {**_COMMON, "socket_timeout": COMMAND_SOCKET_TIMEOUT, "max_connections": MAX_CONNECTIONS}
 
 
 def parse_sentinels(entries: Sequence[str]) -> list[tuple[str, int]]:

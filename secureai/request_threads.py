@@ -11,7 +11,8 @@ sync mode (as a threaded WSGI server would), on one of ``REQUEST_THREADS`` long-
 ``request_started``, the middleware, the view, rendering, ``request_finished``; then it sends the
 response from the loop. Each thread keeps its database connection (``CONN_MAX_AGE`` on SQLite,
 Django's pool on PostgreSQL) from request to request. A request that finds every thread busy waits
-for one. Async views still work: Django runs them on the event loop from the thread.
+for one. Async views still work: Django runs them on the event loop from the thread. When the
+server stops, ``drain`` lets the requests under way finish first.
 """
 
 import asyncio
@@ -54,10 +55,18 @@ class ThreadedASGIHandler(ASGIHandler):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)  # one sync chain, run whole inside one thread
         self.threads = RequestThreads(settings.REQUEST_THREADS)
+        self.in_flight = 0
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        self.in_flight += 1
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _serve(self, scope: dict[str, Any], receive, send) -> None:
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
@@ -72,6 +81,12 @@ class ThreadedASGIHandler(ASGIHandler):
                         await sync_to_async(response.close)()
             finally:
                 self.threads.give_back(executor)
+
+    async def drain(self, within: float) -> None:
+        """The server is stopping: let the requests under way finish, for at most ``within`` seconds."""
+        deadline = asyncio.get_running_loop().time() + within
+        while self.in_flight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
 
     def respond(self, scope: dict[str, Any], body_file) -> HttpResponseBase:
         """The whole of a request but sending the response, on the request's thread."""

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.db import transaction
+from prometheus_client import REGISTRY
 
 from analyses.models import StatusEvent
 from analyses.payloads import analysis_snapshot, event_body
@@ -196,8 +197,9 @@ class TestRedisDown:
         analysis = drive_to(make_analysis(owner), "queued")
         client = api_client(status_changer)
 
+        failures = REGISTRY.get_sample_value("secureai_publish_failures_total")
         started = time.monotonic()
-        with caplog.at_level(logging.ERROR):
+        with caplog.at_level(logging.WARNING):
             response = client.post(f"/api/analyses/{analysis.pk}/transition/", {"status": "processing"}, format="json")
             elapsed = time.monotonic() - started
             wait_for_broadcasts()
@@ -207,8 +209,9 @@ class TestRedisDown:
         history = client.get(f"/api/analyses/{analysis.pk}/history/").json()["events"]
         assert [e["seq"] for e in history] == list(range(1, analysis.seq + 2))
         assert history[-1]["status"] == "processing"
-        # The push was attempted after the commit and its failure only logged.
+        # The push was attempted after the commit and its failure only logged, and counted.
         assert any("Channel layer send" in record.getMessage() for record in caplog.records)
+        assert REGISTRY.get_sample_value("secureai_publish_failures_total") > failures
         assert elapsed < 10
 
     def test_create_and_broadcast_still_answer(self, owner, make_analysis, staff_user, api_client, dead_channel_layer):

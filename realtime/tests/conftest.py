@@ -10,7 +10,8 @@ from conftest import access_token_for
 from realtime.hub import close_hub
 from realtime.routing import websocket_application
 
-ORIGIN = (b"origin", b"http://127.0.0.1")
+#: What a browser on the service's own page at http://127.0.0.1 sends with its handshake.
+BROWSER = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 
 class Socket(WebsocketCommunicator):
@@ -61,7 +62,7 @@ async def open_socket() -> Callable[..., Awaitable[Socket]]:
         if token is not None and subprotocols is None:
             subprotocols = ["secureai.jwt.v1", token]
         socket = Socket(
-            websocket_application, path, headers=[ORIGIN] if headers is None else headers, subprotocols=subprotocols
+            websocket_application, path, headers=BROWSER if headers is None else headers, subprotocols=subprotocols
         )
         connected, _ = await socket.connect()
         assert connected

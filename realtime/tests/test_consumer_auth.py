@@ -6,11 +6,15 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from conftest import access_token_for
+from realtime.routing import websocket_application
+
+from .conftest import BROWSER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,9 +57,7 @@ async def assert_authenticated_as(socket, username: str) -> None:
 
 async def test_session_cookie(open_socket, owner):
     cookie = await session_cookie(owner)
-    socket = await open_socket(
-        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)], expect_established=False
-    )
+    socket = await open_socket(headers=[*BROWSER, (b"cookie", cookie)], expect_established=False)
     established = await socket.receive()
     assert established["authenticated"] is True and established["user"] == "alice"
     await assert_authenticated_as(socket, "alice")
@@ -70,7 +72,7 @@ async def test_subprotocol_header_selects_the_protocol_and_never_echoes_the_toke
     socket = WebsocketCommunicator(
         websocket_application,
         "/ws/status/",
-        headers=[(b"origin", b"http://127.0.0.1")],
+        headers=BROWSER,
         subprotocols=["secureai.jwt.v1", token],
     )
     connected, subprotocol = await socket.connect()
@@ -185,15 +187,62 @@ async def test_token_expiring_comes_at_least_30_seconds_early_by_default():
     assert settings.REALTIME["TOKEN_EXPIRY_WARNING"] >= 30
 
 
-async def test_foreign_origin_is_refused(owner):
-    from channels.testing import WebsocketCommunicator
-
-    from realtime.routing import websocket_application
-
-    socket = WebsocketCommunicator(websocket_application, "/ws/status/", headers=[(b"origin", b"http://evil.example")])
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://evil.example", "127.0.0.1"),
+        ("http://localhost:9999", "localhost:8000"),  # the same host name, another port
+        ("https://127.0.0.1", "127.0.0.1"),  # the same host, another scheme
+        ("http://127.0.0.1:8000", "127.0.0.1"),
+        ("http://evil.example", "evil.example"),  # a host outside ALLOWED_HOSTS (DNS rebinding)
+        ("null", "127.0.0.1"),
+        ("not a url", "127.0.0.1"),
+    ],
+)
+async def test_a_foreign_origin_is_refused_at_the_handshake(origin, host):
+    socket = WebsocketCommunicator(
+        websocket_application, "/ws/status/", headers=[(b"origin", origin.encode()), (b"host", host.encode())]
+    )
     connected, _ = await socket.connect()
-    assert not connected
+    assert not connected  # refused before accept: daphne answers it with 403 (test_socket_protections)
     await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://127.0.0.1", "127.0.0.1"),
+        ("http://127.0.0.1:80", "127.0.0.1"),  # the default port, written or not
+        ("http://localhost:8000", "localhost:8000"),
+        ("HTTP://LOCALHOST:8000", "localhost:8000"),
+    ],
+)
+async def test_the_services_own_origin_passes(origin, host, owner):
+    socket = WebsocketCommunicator(
+        websocket_application,
+        "/ws/status/",
+        headers=[(b"origin", origin.encode()), (b"host", host.encode())],
+        subprotocols=["secureai.jwt.v1", access_token_for(owner)],
+    )
+    connected, _ = await socket.connect()
+    assert connected
+    await socket.disconnect()
+
+
+async def test_a_listed_origin_of_another_site_passes(owner, realtime_settings):
+    realtime_settings(ALLOWED_ORIGINS=["https://app.example:8443"])
+
+    def handshake(origin: bytes) -> WebsocketCommunicator:
+        return WebsocketCommunicator(
+            websocket_application, "/ws/status/", headers=[(b"origin", origin), (b"host", b"127.0.0.1")]
+        )
+
+    listed = handshake(b"https://app.example:8443")
+    assert (await listed.connect())[0]
+    await listed.disconnect()
+    other_port = handshake(b"https://app.example")
+    assert not (await other_port.connect())[0]
+    await other_port.disconnect()
 
 
 async def test_missing_origin_is_let_through_to_authenticate(open_socket, owner):
@@ -206,15 +255,13 @@ async def test_a_session_of_an_inactive_user_is_not_authenticated(open_socket, m
     cookie = await session_cookie(user)
     user.is_active = False
     await sync_to_async(user.save)()
-    socket = await open_socket(
-        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)], expect_established=False
-    )
+    socket = await open_socket(headers=[*BROWSER, (b"cookie", cookie)], expect_established=False)
     assert (await socket.receive())["authenticated"] is False
 
 
 async def test_an_unknown_session_cookie_is_not_authenticated(open_socket):
     socket = await open_socket(
-        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}=forged".encode())],
+        headers=[*BROWSER, (b"cookie", f"{settings.SESSION_COOKIE_NAME}=forged".encode())],
         expect_established=False,
     )
     assert (await socket.receive())["authenticated"] is False

@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from django.db import connection
+from prometheus_client import REGISTRY
 
 from analyses.services import analysis_transition
 from analyses.state_machine import Change
@@ -37,6 +38,7 @@ async def test_every_subscriber_gets_every_event_when_the_layer_drops(open_socke
     sockets = [await open_socket(user=owner) for _ in range(5)]
     for socket in sockets:
         await socket.request({"type": "subscribe", "analysis_id": key})
+    gap_fills = REGISTRY.get_sample_value("secureai_gap_fills_total")
     last = await commit_steps(analysis.pk, 200)
     assert last == 201
     for socket in sockets:
@@ -44,6 +46,7 @@ async def test_every_subscriber_gets_every_event_when_the_layer_drops(open_socke
         assert_complete(events, 2, last)
         assert not any(event.get("replay") for event in events)
     assert channel_layers["default"].dropped >= 40, "the layer should have lost messages in this test"
+    assert REGISTRY.get_sample_value("secureai_gap_fills_total") > gap_fills  # each gap filled is counted
 
 
 async def test_heartbeat_exposes_a_dropped_latest_event(

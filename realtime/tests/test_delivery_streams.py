@@ -15,7 +15,13 @@ ANALYSIS = "3f2b5c1e-0000-4000-8000-000000000001"
 
 
 def body(seq: int) -> dict:
-    return {"analysis_id": ANALYSIS, "seq": seq, "event": "progress_update", "status": "processing"}
+    return {
+        "analysis_id": ANALYSIS,
+        "seq": seq,
+        "event": "progress_update",
+        "status": "processing",
+        "timestamp": "2026-11-30T12:00:00.000000Z",
+    }
 
 
 class FakeHistory:
@@ -52,8 +58,9 @@ class FakeMembership:
 class Socket:
     """What one socket received: (seq, replay) of each event, in order."""
 
-    def __init__(self, history: FakeHistory) -> None:
+    def __init__(self, history: FakeHistory, takes: int | None = None) -> None:
         self.history = history
+        self.takes = takes  # how many frames the socket takes before it is closed (a slow consumer)
         self.membership = FakeMembership()
         self.received: list[tuple[int, bool]] = []
         self.fills: list[int] = []
@@ -65,9 +72,12 @@ class Socket:
             on_filled=self.fills.append,
         )
 
-    async def send(self, frame) -> None:
+    async def send(self, frame) -> int:
+        if len(self.received) == self.takes:
+            return 0  # closing: it takes nothing more
         message = json.loads(frame.text)
         self.received.append((message["seq"], message.get("replay", False)))
+        return 1
 
     async def subscribe(self, since_seq: int | None = None, readable: bool = True) -> int | None:
         async def read_seq() -> int | None:
@@ -151,6 +161,15 @@ async def test_replay_then_live_with_no_gap_and_no_duplicate():
     assert all(replay for seq, replay in socket.received if seq <= 1200)
     assert not any(replay for seq, replay in socket.received if seq > 1200)
     assert history.pages >= 3  # 1,190 events in pages of at most 500
+
+
+async def test_a_replay_stops_at_the_first_event_the_socket_refuses():
+    """A slow consumer closed mid-replay: the rest is neither fetched nor framed."""
+    history = FakeHistory(last_seq=2000)
+    socket = Socket(history, takes=700)
+    await socket.subscribe(since_seq=0)
+    assert socket.seqs() == list(range(1, 701))
+    assert history.pages == 2  # the third page of 500 was never read
 
 
 async def test_since_seq_at_or_past_the_current_seq_replays_nothing():

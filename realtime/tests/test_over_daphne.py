@@ -2,13 +2,15 @@
 
 import asyncio
 import json
+import signal
+import time
 import uuid
 
 import pytest
 
 from conftest import access_token_for
 from tests.clients import ahttp_json, next_of_type, open_ws, request
-from tests.servers import daphne
+from tests.servers import daphne, start_daphne
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
@@ -71,6 +73,34 @@ async def test_two_server_processes_share_events_and_stats(owner, status_changer
             await socket.close()
 
 
+async def stats_process_ids(server, token: str) -> list[str]:
+    status, stats = await ahttp_json("GET", f"{server.http_url}/ws/stats", token)
+    assert status == 200, stats
+    return sorted(process["id"] for process in stats["processes"])
+
+
+async def test_stats_list_an_idle_server_from_its_start_and_drop_a_dead_one_within_seconds(staff_user):
+    """No socket anywhere: each server reports from its start; a killed one ages out with its report."""
+    shared = {"WS_STATS_INTERVAL": "0.3", "WS_STATS_TTL": "2", "CHANNEL_LAYER_PREFIX": f"idle-{uuid.uuid4().hex[:8]}"}
+    token = access_token_for(staff_user)
+    with daphne(**shared) as first:
+        second = start_daphne(**shared)
+        try:
+            deadline = time.monotonic() + 5
+            while len(await stats_process_ids(first, token)) < 2:
+                assert time.monotonic() < deadline, "the idle second server never showed up in the stats"
+                await asyncio.sleep(0.2)
+            _, stats = await ahttp_json("GET", f"{first.http_url}/ws/stats", token)
+            assert stats["connections"]["total"] == 0
+            assert all(process["connections"] == 0 for process in stats["processes"])
+        finally:
+            second.stop(signal.SIGKILL)  # no clean exit: its report must expire on its own
+        deadline = time.monotonic() + 5
+        while len(await stats_process_ids(first, token)) != 1:
+            assert time.monotonic() < deadline, "the dead server stayed in the stats"
+            await asyncio.sleep(0.2)
+
+
 async def test_an_idle_socket_stays_open_and_receives_the_next_event(owner, status_changer):
     """Idle for longer than redis-py's default 5 s socket timeout and the 10 s auth window."""
     with daphne() as server:
@@ -85,7 +115,7 @@ async def test_an_idle_socket_stays_open_and_receives_the_next_event(owner, stat
 
 
 async def test_a_burst_of_200_concurrent_connects(owner, status_changer):
-    with daphne() as server:
+    with daphne(WS_MAX_CONNECTIONS_PER_USER="200") as server:  # one user's 200: the cap is tested elsewhere
         analysis_id = await create(server, access_token_for(owner))
         token = access_token_for(owner)
         sockets = await asyncio.gather(*(open_ws(server, token, f"/ws/status/{analysis_id}") for _ in range(200)))

@@ -5,11 +5,13 @@ import asyncio
 import pytest
 
 from realtime.stats import ProcessStats, StatsReporter, process_reports, summarize
+from realtime.wire import Frame
+from secureai.redis_clients import redis_client
 
 
 def report(connections: int, analyses: list[str]) -> dict:
     stats = ProcessStats()
-    stats.sent("status_update", 10)
+    stats.sent(Frame.of({"type": "status_update"}), 10)
     for kind in ("ping_request", "subscribe_request", "invalid"):
         stats.received(kind)
     stats.error("invalid_json")
@@ -39,15 +41,31 @@ def test_summarize_sums_processes_and_counts_distinct_analyses():
 
 async def test_a_process_that_stops_reporting_drops_out(settings):
     settings.REALTIME = {**settings.REALTIME, "STATS_TTL": 1}
-    reporter = StatsReporter()
     alive = report(1, ["x"])
+    reporter = StatsReporter(alive["id"])
     await reporter.publish(alive)
     ids = [r["id"] for r in await asyncio.to_thread(process_reports)]
     assert alive["id"] in ids
     await asyncio.sleep(1.5)
     ids = [r["id"] for r in await asyncio.to_thread(process_reports)]
     assert alive["id"] not in ids
-    await reporter.withdraw(alive["id"])
+    await reporter.withdraw()
+
+
+async def test_a_redis_that_forgot_the_process_is_noticed_at_the_next_report():
+    """A restarted or emptied Redis lost the groups the process joined: the report says so, once."""
+    first = report(1, ["x"])
+    reporter = StatsReporter(first["id"])
+    assert await reporter.publish(first) is False  # the first report sets the marker
+    assert await reporter.publish(first) is False
+    client = redis_client()
+    try:
+        assert client.delete(reporter._marker_key) == 1  # what FLUSHALL or a restart without data does
+    finally:
+        client.close()
+    assert await reporter.publish(first) is True
+    assert await reporter.publish(first) is False
+    await reporter.withdraw()
 
 
 @pytest.mark.django_db

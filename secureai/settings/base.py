@@ -91,6 +91,8 @@ DATABASES = {
 }
 #: How many threads run the sync work of HTTP requests (and so hold a database connection each).
 REQUEST_THREADS = env_int("REQUEST_THREADS", 2)
+#: How long a stopping server lets the HTTP requests under way finish (secureai.server).
+SERVER_DRAIN_SECONDS = env_float("SERVER_DRAIN_SECONDS", 10.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock when their transaction begins, so two writers queue instead of
     # failing half-way; WAL lets readers (live pages, the API) run beside a writer.
@@ -243,12 +245,22 @@ REALTIME = {
     "AUTH_TIMEOUT": env_float("WS_AUTH_TIMEOUT", 10.0),
     "TOKEN_EXPIRY_WARNING": env_float("WS_TOKEN_EXPIRY_WARNING", 60.0),
     "MAX_MESSAGE_BYTES": env_int("WS_MAX_MESSAGE_BYTES", 16 * 1024),
+    # Origins of other sites' pages that may open sockets (scheme://host[:port], comma-separated);
+    # the service's own pages always may.
+    "ALLOWED_ORIGINS": env_list("WS_ALLOWED_ORIGINS", []),
+    # What may wait unsent for one socket before it is closed with 4408 (a client that does not read).
+    "MAX_BUFFERED_BYTES": env_int("WS_MAX_BUFFERED_BYTES", 1024 * 1024),
     "MAX_SUBSCRIPTIONS": env_int("WS_MAX_SUBSCRIPTIONS", 100),
+    # Authenticated sockets one user may hold over every server process; one more is closed with 4429.
+    "MAX_CONNECTIONS_PER_USER": env_int("WS_MAX_CONNECTIONS_PER_USER", 50),
     "RATE_PER_SECOND": env_float("WS_RATE_PER_SECOND", 20.0),
     "RATE_BURST": env_int("WS_RATE_BURST", 40),
     "FLOOD_PER_SECOND": env_int("WS_FLOOD_PER_SECOND", 100),
     "STATS_INTERVAL": env_float("WS_STATS_INTERVAL", 2.0),
     "STATS_TTL": env_int("WS_STATS_TTL", 10),
+    # Broadcasts waiting for the channel layer, per process; past this they are dropped (and counted),
+    # and subscribers get those events from history.
+    "PUBLISH_QUEUE_SIZE": env_int("PUBLISH_QUEUE_SIZE", 10_000),
 }
 
 # --- Abuse limits ---------------------------------------------------------------------------

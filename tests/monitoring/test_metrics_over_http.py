@@ -1,5 +1,6 @@
 """/metrics of a real daphne and of a real worker over HTTP: every metric, real traffic, who may read."""
 
+import asyncio
 import json
 from collections.abc import Iterator
 
@@ -9,7 +10,7 @@ from analyses.state_machine import Status
 from analyses.tests.helpers import RESULT, drive_to
 from analyses.tests.worker_checks import FAST_WORKER_ENV
 from conftest import access_token_for
-from tests.clients import http_json
+from tests.clients import ahttp_json, http_json, next_of_type, open_ws, request
 from tests.servers import Server, daphne, free_port
 from tests.workers import settled, stop_worker, wait_until, workers
 
@@ -97,3 +98,52 @@ def test_a_workers_exporter_counts_the_job_it_completes(owner, make_analysis):
         assert sample_value(families, "secureai_worker_jobs", outcome="completed") == 1
         assert sample_value(families, "secureai_transitions", outcome="applied") >= 2  # processing .. completed
         assert stop_worker(worker) == 0
+
+
+async def test_socket_traffic_moves_the_read_path_metrics(server, owner, status_changer):
+    """Real sockets and real transitions: connections, messages both ways, latency, replays, closes."""
+    before = scrape(metrics_url(server), TOKEN)
+    status, analysis = await ahttp_json(
+        "POST", f"{server.http_url}/api/analyses/", access_token_for(owner), {"filename": "m.mp4"}
+    )
+    assert status == 201
+    analysis_id = analysis["analysis_id"]
+    watcher = await open_ws(server, access_token_for(owner))
+    late = await open_ws(server, access_token_for(owner))
+    await request(watcher, {"type": "subscribe", "analysis_id": analysis_id}, "subscribe_success")
+    worker = access_token_for(status_changer)
+    for body in ({"status": "queued"}, {"status": "processing"}, {"progress": 10}):
+        await ahttp_json("POST", f"{server.http_url}/api/analyses/{analysis_id}/transition/", worker, body)
+    assert (await next_of_type(watcher, "progress_update"))["seq"] == 4
+    # The late socket resumes from seq 1: three events replayed from history.
+    await request(late, {"type": "subscribe", "analysis_id": analysis_id, "since_seq": 1}, "subscribe_success")
+    assert [(await next_of_type(late, kind))["replay"] for kind in ("status_update", "status_update")] == [True, True]
+    assert (await next_of_type(late, "progress_update"))["replay"] is True
+    await watcher.send(json.dumps({"type": "nonsense"}))
+    await next_of_type(watcher, "error")
+    gauges = scrape(metrics_url(server), TOKEN)
+    assert sample_value(gauges, "secureai_ws_connections") >= 2
+    assert sample_value(gauges, "secureai_ws_subscriptions") >= 2
+    await watcher.close()
+    await late.close()
+    await asyncio.sleep(0.5)
+
+    after = scrape(metrics_url(server), TOKEN)
+
+    def moved(family: str, **labels: str) -> float:
+        return sample_value(after, family, **labels) - sample_value(before, family, **labels)
+
+    assert moved("secureai_ws_messages_received", type="subscribe_request") == 2
+    assert moved("secureai_ws_messages_received", type="invalid") == 1
+    assert moved("secureai_ws_messages_sent", type="progress_update") >= 2
+    assert moved("secureai_ws_messages_sent", type="connection_established") == 2
+    assert moved("secureai_ws_messages_sent", type="error") == 1
+    assert moved("secureai_replayed_events") == 3
+    assert moved("secureai_ws_closes", code="1000") == 2
+    assert deliveries_timed(after) - deliveries_timed(before) >= 3
+
+
+def deliveries_timed(families) -> float:
+    """How many deliveries the latency histogram has counted."""
+    histogram = families["secureai_delivery_latency_seconds"]
+    return next(sample.value for sample in histogram.samples if sample.name.endswith("_count"))
