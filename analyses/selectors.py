@@ -54,13 +54,26 @@ def analysis_list(*, user: User) -> QuerySet[Analysis]:
     return queryset if can_read_all(user) else queryset.filter(owner=user)
 
 
-def analysis_get_readable(*, user: User, analysis_id: Any) -> Analysis | None:
-    """The analysis if ``user`` may read it; ``None`` both when it is missing and when it is not theirs."""
+def _as_uuid(analysis_id: Any) -> uuid.UUID | None:
     try:
-        key = analysis_id if isinstance(analysis_id, uuid.UUID) else uuid.UUID(str(analysis_id))
+        return analysis_id if isinstance(analysis_id, uuid.UUID) else uuid.UUID(str(analysis_id))
     except ValueError:
         return None
-    return analysis_list(user=user).filter(pk=key).first()
+
+
+def analysis_get_readable(*, user: User, analysis_id: Any) -> Analysis | None:
+    """The analysis if ``user`` may read it; ``None`` both when it is missing and when it is not theirs."""
+    key = _as_uuid(analysis_id)
+    return None if key is None else analysis_list(user=user).filter(pk=key).first()
+
+
+def analysis_seq_readable(*, user: User, analysis_id: Any) -> int | None:
+    """The current seq of the analysis if ``user`` may read it, in one light query (a socket's
+    subscribe makes it); ``None`` both when it is missing and when it is not theirs."""
+    key = _as_uuid(analysis_id)
+    if key is None:
+        return None
+    return analysis_list(user=user).filter(pk=key).order_by().values_list("seq", flat=True).first()
 
 
 def event_history(

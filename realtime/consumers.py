@@ -210,7 +210,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(reply("status_response", request.request_id, analysis=snapshot))
 
     async def history_request(self, request: Request) -> None:
-        if await readable_seq(self.user, request.analysis_id) is None:
+        if await readable_seq(user=self.user, analysis_id=request.analysis_id) is None:
             raise ProtocolError("not_found", NOT_FOUND)
         key = str(request.analysis_id)
         events, has_more = await history_page(key, request.since_seq, request.limit)
@@ -245,7 +245,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         limit = settings.REALTIME["MAX_SUBSCRIPTIONS"]
         if key not in self.streams and len(self.streams) >= limit:
             raise ProtocolError("too_many_subscriptions", f"At most {limit} subscriptions.")
-        current = await self.streams.open(key, partial(readable_seq, self.user, analysis_id))
+        current = await self.streams.open(key, partial(readable_seq, user=self.user, analysis_id=analysis_id))
         if current is None:
             raise ProtocolError("not_found", NOT_FOUND)
         await self.send_json(reply("subscribe_success", request_id, analysis_id=key, seq=current))

@@ -11,7 +11,13 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from analyses.models import Analysis
 from analyses.payloads import analysis_snapshot, event_body
-from analyses.selectors import analysis_get_readable, can_read_all, event_history, users_reading_all
+from analyses.selectors import (
+    analysis_get_readable,
+    analysis_seq_readable,
+    can_read_all,
+    event_history,
+    users_reading_all,
+)
 
 from .auth import Credentials
 
@@ -22,11 +28,7 @@ def readable_snapshot(user: AbstractBaseUser, analysis_id: uuid.UUID) -> dict[st
     return None if analysis is None else analysis_snapshot(analysis)
 
 
-@database_sync_to_async
-def readable_seq(user: AbstractBaseUser, analysis_id: uuid.UUID) -> int | None:
-    """The current seq of an analysis ``user`` may read; ``None`` when missing or not theirs."""
-    analysis = analysis_get_readable(user=user, analysis_id=analysis_id)
-    return None if analysis is None else analysis.seq
+readable_seq = database_sync_to_async(analysis_seq_readable)
 
 
 @database_sync_to_async

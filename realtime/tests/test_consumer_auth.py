@@ -265,3 +265,34 @@ async def test_an_unknown_session_cookie_is_not_authenticated(open_socket):
         expect_established=False,
     )
     assert (await socket.receive())["authenticated"] is False
+
+
+@pytest.fixture
+def statements(monkeypatch) -> list[str]:
+    """Every SQL statement the process runs, from any thread (socket queries run on their own)."""
+    from django.db.backends.utils import CursorWrapper
+
+    ran: list[str] = []
+    execute = CursorWrapper._execute
+
+    def counting(self, sql, *args, **kwargs):
+        ran.append(sql)
+        return execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(CursorWrapper, "_execute", counting)
+    return ran
+
+
+async def test_a_connect_and_subscribe_costs_one_query_once_the_user_is_known(
+    open_socket, owner, make_analysis, statements
+):
+    """JWT checked without the database, the user from the process's cache, and one light query
+    that checks access and reads the current seq."""
+    analysis = await sync_to_async(make_analysis)(owner)
+    await open_socket(user=owner)  # the first socket of this user reads the user once
+    statements.clear()
+
+    socket = await open_socket(f"/ws/status/{analysis.pk}/", user=owner)
+    assert (await socket.receive_type("subscribe_success"))["seq"] == 1
+
+    assert len(statements) == 1 and '"seq"' in statements[0], statements
