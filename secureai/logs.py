@@ -79,6 +79,11 @@ class LogIdsFilter(logging.Filter):
         return True
 
 
+def _utc(created: float) -> str:
+    """ISO 8601 in UTC to the millisecond, with ``Z``."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _json_scalar(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
@@ -95,14 +100,15 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "time": _utc(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        line.update((name, str(record.__dict__[name])) for name in LOG_IDS if record.__dict__.get(name) is not None)
+        for name in LOG_IDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = str(value)
         for name, value in extra_fields(record):
             if _json_scalar(value):
                 line.setdefault(name, value)
