@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from channels.testing import HttpCommunicator
-from django.test import Client
+from django.test import AsyncClient, Client
 
 from secureai.request_threads import ThreadedASGIHandler
 
@@ -84,3 +84,9 @@ async def test_the_server_handler_answers_the_id_and_keeps_it_to_the_request(ser
     unauthorized, back = log.records()
     assert unauthorized["message"] == "Unauthorized: /api/analyses/" and unauthorized["request_id"] == "loop-1"
     assert "request_id" not in back
+
+
+async def test_django_s_own_async_handler_runs_the_middleware_too():
+    """Where Django serves a request async (its own ASGI handler), it adapts the sync middleware."""
+    response = await AsyncClient().get("/healthz", headers={"X-Request-ID": "async-1"})
+    assert response.status_code == 200 and response["X-Request-ID"] == "async-1"
