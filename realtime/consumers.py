@@ -18,6 +18,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from analyses.contract import NOT_FOUND
 from analyses.payloads import iso_utc
+from secureai.logs import bind_log_ids, scoped_log_ids
 from secureai.server import stopping
 
 from .auth import JWT_SUBPROTOCOL, SocketIdentity, TokenRefused, aidentify
@@ -54,6 +55,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.hub = get_hub()
         self.connection_id = uuid.uuid4().hex
+        bind_log_ids(connection_id=self.connection_id)  # on every line this socket's task logs
         self.identity = SocketIdentity()
         self.feed_group: str | None = None
         self.closed = False
@@ -109,6 +111,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     async def close_with(self, code: int) -> None:
         if not self.closed:
             self.closed = True
+            logger.info("Closing the socket with %d", code, extra={"connection_id": self.connection_id})
             await self.close(code)
 
     @property
@@ -144,6 +147,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(error_reply(code, detail, request_id))
 
     # --- receiving: parse, handle, reply ----------------------------------------------------
+    @scoped_log_ids  # the request's analysis id is logged while it is handled, and no longer
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if self.closed or not self.outbox.open:
             return  # what arrives while the socket closes gets no answer, so it costs nothing
@@ -156,6 +160,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         request: Request | None = None
         try:
             request = parse_request(text_data)
+            bind_log_ids(analysis_id=request.analysis_id)
             self.hub.stats.received(request.type)
             if not allowed:
                 raise rate_limited(request.request_id)

@@ -18,7 +18,7 @@ from django.conf import settings  # noqa: E402
 from realtime.hub import start_with_server  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 from secureai.request_threads import ThreadedASGIHandler  # noqa: E402
-from secureai.server import on_server_stop  # noqa: E402
+from secureai.server import access_log_through_logging, on_server_stop  # noqa: E402
 
 django_asgi_app = ThreadedASGIHandler()
 
@@ -26,3 +26,4 @@ application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocke
 # Under daphne: the hub runs from the start (stats, Redis), and a stop drains (secureai.server).
 start_with_server()
 on_server_stop(lambda: django_asgi_app.drain(settings.SERVER_DRAIN_SECONDS))
+access_log_through_logging()

@@ -27,9 +27,10 @@ def http_call(
     body: dict | None = None,
     form: dict | None = None,
     cookies: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> HttpAnswer:
     """One request; an error status is an answer like any other, not an exception."""
-    request = urllib.request.Request(url, method=method)
+    request = urllib.request.Request(url, method=method, headers=headers or {})
     if body is not None:
         request.data = json.dumps(body).encode()
         request.add_header("Content-Type", "application/json")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from django.db import connection
 
@@ -76,13 +77,23 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-def start_daphne(port: int | None = None, *, application: str = "secureai.asgi:application", **env: str) -> Server:
-    """Start daphne on 127.0.0.1 and wait until /healthz answers."""
+def start_daphne(
+    port: int | None = None,
+    *,
+    application: str = "secureai.asgi:application",
+    stdout: IO | None = None,
+    stderr: IO | None = None,
+    **env: str,
+) -> Server:
+    """Start daphne on 127.0.0.1 and wait until /healthz answers; its output goes to ``stdout``
+    and ``stderr`` (files) when given."""
     port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
         cwd=ROOT,
         env=process_env(**env),
+        stdout=stdout,
+        stderr=stderr,
     )
     server = Server(process, port)
     try:
@@ -94,8 +105,15 @@ def start_daphne(port: int | None = None, *, application: str = "secureai.asgi:a
 
 
 @contextmanager
-def daphne(port: int | None = None, *, application: str = "secureai.asgi:application", **env: str):
-    server = start_daphne(port, application=application, **env)
+def daphne(
+    port: int | None = None,
+    *,
+    application: str = "secureai.asgi:application",
+    stdout: IO | None = None,
+    stderr: IO | None = None,
+    **env: str,
+):
+    server = start_daphne(port, application=application, stdout=stdout, stderr=stderr, **env)
     try:
         yield server
     finally:

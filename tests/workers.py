@@ -6,15 +6,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import IO
 
 from analyses.models import Analysis
 from analyses.state_machine import Status
 from tests.servers import ROOT, process_env
 
 
-def start_worker(name: str, **env: str) -> subprocess.Popen:
+def start_worker(name: str, *, stderr: IO | None = None, **env: str) -> subprocess.Popen:
+    """A worker process; its log goes to ``stderr`` (a file) when given."""
     return subprocess.Popen(
-        [sys.executable, "manage.py", "run_worker", "--name", name], cwd=ROOT, env=process_env(**env)
+        [sys.executable, "manage.py", "run_worker", "--name", name], cwd=ROOT, env=process_env(**env), stderr=stderr
     )
 
 

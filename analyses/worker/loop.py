@@ -18,6 +18,7 @@ from django.db import DatabaseError, close_old_connections
 
 from analyses.metrics import WORKER_JOBS, JobOutcome
 from analyses.state_machine import Change, Status, TransitionError
+from secureai.logs import log_ids
 
 from .claiming import Claim, claim_next
 from .config import WorkerConfig
@@ -62,7 +63,8 @@ class Worker:
         if claim is None:
             self.idle()
             return
-        self.process(claim)
+        with log_ids(analysis_id=claim.analysis_id):
+            self.process(claim)
         self._idle_since = time.monotonic()
 
     def housekeeping(self) -> None:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "secureai.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -337,14 +338,33 @@ WORKER = {
 # only staff may read /metrics and workers expose nothing.
 METRICS_TOKEN = env_str("METRICS_TOKEN") or None
 
+# "plain" (the default, for people) or "json" (one object per line, for a log pipeline); both go
+# through one handler, whose filters add the request, connection and analysis ids and redact tokens
+# (secureai/logs.py, secureai/log_redaction.py; docs/monitoring.md "Logs").
+LOG_FORMAT = (env_str("LOG_FORMAT") or "plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {env_str('LOG_FORMAT')!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "secureai.logs.JsonFormatter"},
+    },
+    "filters": {
+        "log_ids": {"()": "secureai.logs.LogIdsFilter"},
+        "redact": {"()": "secureai.log_redaction.RedactFilter"},
+    },
+    "handlers": {
+        # Every handler has both filters, redact last, so that no handler writes a token.
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["log_ids", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        # daphne logs every request line with its query string; ?token= must never reach a log.
+        # The access logs of daphne (secureai.server) and of runserver: every request line, with its
+        # query string. Redacted like any line, yet kept quiet unless asked for.
+        "daphne.access": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
     },
 }

@@ -15,3 +15,7 @@ if not os.environ.get("SECRET_KEY"):
 os.environ.setdefault("WORKER_PIPELINE", "demo")
 
 from .base import *  # noqa: E402,F403
+
+# The demo shows each request as it comes, as daphne always did: its access log, redacted like
+# every line (secureai/server.py). The base settings keep it quiet.
+LOGGING["loggers"]["daphne.access"] = {"level": "INFO"}  # noqa: F405

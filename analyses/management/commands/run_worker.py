@@ -1,5 +1,6 @@
 """``manage.py run_worker``: process queued analyses until SIGINT or SIGTERM."""
 
+import logging
 import signal
 import threading
 from http.server import ThreadingHTTPServer
@@ -12,6 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analyses.worker.config import WorkerConfig
 from analyses.worker.loop import Worker
 from secureai.worker_exporter import start_worker_exporter
+
+# What the command says goes through logging, so that it is in the log's format (LOG_FORMAT).
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -35,7 +39,7 @@ class Command(BaseCommand):
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
-            self.stderr.write(f"{signal.Signals(signum).name}: finishing up; send it again to stop at once.")
+            logger.info("%s: finishing up; send it again to stop at once.", signal.Signals(signum).name)
             stop.set()
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -59,5 +63,5 @@ class Command(BaseCommand):
             exporter = start_worker_exporter(address=address, port=port)
         except (ImproperlyConfigured, OSError) as error:
             raise CommandError(f"Cannot serve metrics on {address}:{port}: {error}") from error
-        self.stderr.write(f"Metrics on http://{address}:{port}/metrics")
+        logger.info("Metrics on http://%s:%d/metrics", address, port)
         return exporter
