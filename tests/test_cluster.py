@@ -2,8 +2,8 @@
 
 A client signs in, opens a WebSocket and sees a worker move an analysis; HAProxy drains a server,
 drops a killed one, and fails open while the database is down; Redis fails over; every process
-stops with the layout. The layout is reduced (two servers, one
-worker) to keep the run short.
+stops with the layout. A request carries one id through HAProxy's log and the server. The layout
+is reduced (two servers, one worker) to keep the run short.
 """
 
 import asyncio
@@ -23,6 +23,7 @@ from deploy.cluster import Cluster
 from deploy.ports import Ports
 from deploy.processes import wait_until
 from tests.clients import http_json, open_ws, request
+from tests.http import http_call
 from tests.servers import ROOT, processes_in_groups, started_processes
 
 pytestmark = pytest.mark.server
@@ -71,6 +72,13 @@ async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluste
     print(f"layout started in {time.monotonic() - started:.1f} s")
     try:
         assert readyz(cluster.url) == (200, {"status": "ok", "checks": {"database": "ok", "channel_layer": "ok"}})
+        # HAProxy writes header names in lower case.
+        made_here = http_call("GET", f"{cluster.url}/healthz").headers["x-request-id"]
+        kept = http_call("GET", f"{cluster.url}/healthz", headers={"X-Request-ID": "client-7"}).headers
+        assert kept["x-request-id"] == "client-7"
+        proxy_log = cluster.children["haproxy"].log_path
+        logged = (f'{{{made_here}}} "GET /healthz', '{client-7} "GET /healthz')
+        wait_until(lambda: all(line in proxy_log.read_text() for line in logged), 5, "HAProxy logs both ids")
         status, tokens = http_json(
             "POST", f"{cluster.url}/api/token/", body={"username": "admin", "password": "admin-demo-pass"}
         )
