@@ -2,20 +2,20 @@
 
 from contextlib import nullcontext
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.db import transaction
 
 from analyses.services import analysis_transition
 from analyses.state_machine import Change, Stage, Status
 
 
-@sync_to_async
+@database_sync_to_async
 def commit(analysis_id, **change) -> int:
     """Commit one transition as a worker would; returns the new seq."""
     return analysis_transition(analysis_id=analysis_id, change=Change(**change), actor="worker-1").analysis.seq
 
 
-@sync_to_async
+@database_sync_to_async
 def commit_steps(analysis_id, count: int, *, at_once: bool = False) -> int:
     """Queue and start an analysis, then commit progress messages until ``count`` changes are made.
 

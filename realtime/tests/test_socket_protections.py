@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -46,7 +46,7 @@ async def close_code(ws, timeout: float = 15) -> int:
 
 async def test_a_client_that_does_not_read_is_closed_4408_and_costs_at_most_the_bound(owner):
     bound = 256 * 1024
-    analysis = await sync_to_async(analysis_create)(owner=owner, filename="long.mp4")
+    analysis = await database_sync_to_async(analysis_create)(owner=owner, filename="long.mp4")
     await commit_steps(analysis.pk, 400, at_once=True)  # history answers of ~200 KiB each
     limits = {"WS_RATE_PER_SECOND": "1000", "WS_RATE_BURST": "1000", "WS_FLOOD_PER_SECOND": "1000"}
     with daphne(WS_MAX_BUFFERED_BYTES=str(bound), **limits) as server:
@@ -87,7 +87,7 @@ async def test_a_message_of_2_mib_is_closed_4413(owner):
 
 
 async def test_the_51st_socket_of_a_user_over_the_whole_service_is_closed_4429(owner, make_user):
-    other = await sync_to_async(make_user)("carol")
+    other = await database_sync_to_async(make_user)("carol")
     shared = {"CHANNEL_LAYER_PREFIX": f"cap-{time.monotonic_ns()}"}
     with daphne(**shared) as first, daphne(**shared) as second:
         token = access_token_for(owner)
@@ -122,12 +122,12 @@ async def open_jwt_socket(server: Server, user) -> object:
 
 @pytest.mark.parametrize("change", ["deactivated", "password_changed", "read_all_lost"])
 async def test_a_live_socket_is_closed_4401_within_one_heartbeat_when_access_goes(change, make_user, fast_heartbeat):
-    user = await sync_to_async(make_user)("dora", perms=("view_all_analyses",))
+    user = await database_sync_to_async(make_user)("dora", perms=("view_all_analyses",))
     with daphne(**fast_heartbeat) as server:
         ws = await open_jwt_socket(server, user)
         await next_of_type(ws, "heartbeat", timeout=5)  # beats while nothing changed
 
-        @sync_to_async
+        @database_sync_to_async
         def revoke() -> None:
             if change == "deactivated":
                 user.is_active = False
@@ -145,7 +145,7 @@ async def test_a_live_socket_is_closed_4401_within_one_heartbeat_when_access_goe
 
 async def test_a_session_socket_is_closed_4401_within_one_heartbeat_after_sign_out(owner, fast_heartbeat):
     browser = Client()
-    await sync_to_async(browser.force_login)(owner)
+    await database_sync_to_async(browser.force_login)(owner)
     cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
     with daphne(**fast_heartbeat) as server:
         ws = await connect(f"{server.ws_url}/ws/status/", origin=server.origin, additional_headers={"Cookie": cookie})
@@ -153,7 +153,7 @@ async def test_a_session_socket_is_closed_4401_within_one_heartbeat_after_sign_o
         assert established["authenticated"] and established["user"] == owner.username
         await next_of_type(ws, "heartbeat", timeout=5)
 
-        await sync_to_async(browser.logout)()
+        await database_sync_to_async(browser.logout)()
         started = time.monotonic()
         assert await close_code(ws, timeout=5) == 4401
         assert time.monotonic() - started < 2.5
