@@ -166,9 +166,9 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
                 error = error if allowed else rate_limited(error.request_id)
             await self.send_error(error.code, error.detail, error.request_id or (request and request.request_id))
         except Exception:
-            logger.exception("Failed to handle %s", request.type)
+            logger.exception("Failed to handle %s", request.type if request else "a message")
             error = ProtocolError("internal_error", "The server could not handle this message.")
-            await self.send_error(error.code, error.detail, request.request_id)
+            await self.send_error(error.code, error.detail, request and request.request_id)
 
     async def handle(self, request: Request) -> None:
         if request.jwt_token is not None and not await self._authenticate(request.jwt_token):
