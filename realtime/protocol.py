@@ -138,6 +138,8 @@ def parse_request(text: str) -> Request:
         content = json.loads(text)
     except ValueError:
         raise ProtocolError("invalid_json", "The message is not valid JSON.") from None
+    except RecursionError:  # within 16 KiB, arrays or objects can nest deeper than the decoder goes
+        raise ProtocolError("invalid_json", "The message nests too deeply to be read.") from None
     if not isinstance(content, dict):
         raise ProtocolError("invalid_message", "A message must be a JSON object.")
     request_id = content.get("request_id")

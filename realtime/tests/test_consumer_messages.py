@@ -127,6 +127,8 @@ async def test_path_subscription_on_connect(open_socket, owner, analysis):
     ("text", "code"),
     [
         ("not json", "invalid_json"),
+        ("[" * 5000 + "]" * 5000, "invalid_json"),  # nested deeper than the decoder goes
+        ('{"type": "ping", "timestamp": ' + '{"a":' * 2000 + "null" + "}" * 2000 + "}", "invalid_json"),
         ("[1, 2]", "invalid_message"),
         ('"ping"', "invalid_message"),
         ("{}", "invalid_message"),
