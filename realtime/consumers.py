@@ -164,7 +164,8 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             if request is None:
                 self.hub.stats.received("invalid")
                 error = error if allowed else rate_limited(error.request_id)
-            await self.send_error(error.code, error.detail, error.request_id or (request and request.request_id))
+            request_id = error.request_id if error.request_id is not None else request and request.request_id
+            await self.send_error(error.code, error.detail, request_id)
         except Exception:
             logger.exception("Failed to handle %s", request.type if request else "a message")
             error = ProtocolError("internal_error", "The server could not handle this message.")

@@ -165,6 +165,8 @@ async def test_errors_echo_the_request_id(open_socket, owner):
     assert error == {"type": "error", "code": "unknown_type", "detail": error["detail"], "request_id": "r-42"}
     error = await socket.request({"type": "status", "analysis_id": "x", "request_id": "r-43"})
     assert error["code"] == "invalid_analysis_id" and error["request_id"] == "r-43"
+    error = await socket.request({"type": 7, "request_id": ""})  # an empty string is a request_id too
+    assert error["code"] == "invalid_message" and error["request_id"] == ""
 
 
 async def test_unauthenticated_requests_are_refused_except_ping_and_authenticate(open_socket, owner, analysis):
