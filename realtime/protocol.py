@@ -159,7 +159,7 @@ def parse_request(text: str) -> Request:
     if kind == "authenticate" and token is None:
         raise ProtocolError("invalid_message", "authenticate needs a jwt_token.", request_id)
     if kind in ("subscribe_request", "unsubscribe_request") and "feed" in content:
-        if content["feed"] not in FEEDS:
+        if not isinstance(content["feed"], str) or content["feed"] not in FEEDS:
             raise ProtocolError("invalid_message", 'feed must be "analyses".', request_id)
         request.feed = content["feed"]
     elif kind in ("status_request", "subscribe_request", "unsubscribe_request", "history_request"):

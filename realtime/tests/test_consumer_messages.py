@@ -139,6 +139,8 @@ async def test_path_subscription_on_connect(open_socket, owner, analysis):
         ('{"type": "status", "analysis_id": "not-a-uuid"}', "invalid_analysis_id"),
         ('{"type": "subscribe", "analysis_id": "12345"}', "invalid_analysis_id"),
         ('{"type": "subscribe", "feed": "everything"}', "invalid_message"),
+        ('{"type": "subscribe", "feed": ["analyses"]}', "invalid_message"),
+        ('{"type": "unsubscribe", "feed": {"analyses": true}}', "invalid_message"),
         (f'{{"type": "subscribe", "analysis_id": "{uuid.uuid4()}", "since_seq": -1}}', "invalid_message"),
         (f'{{"type": "subscribe", "analysis_id": "{uuid.uuid4()}", "since_seq": "3"}}', "invalid_message"),
         (f'{{"type": "history", "analysis_id": "{uuid.uuid4()}", "limit": 0}}', "invalid_message"),
