@@ -41,7 +41,7 @@ from .protocol import (
 )
 from .queries import history_page, readable_seq, readable_snapshot, reads_all
 from .timers import Due, SocketTimers
-from .wire import Frame, Outbox, refuse_big_messages
+from .wire import Frame, Outbox, refuse_big_messages, refuse_protocol_violations
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         await self.accept(JWT_SUBPROTOCOL if JWT_SUBPROTOCOL in offered else None)
         config, stats = settings.REALTIME, self.hub.stats
         refuse_big_messages(self.base_send, config["MAX_MESSAGE_BYTES"])
+        refuse_protocol_violations(self.base_send)
         self.outbox = Outbox(self.base_send, stats.sent, max_buffered=config["MAX_BUFFERED_BYTES"])
         self.streams = Streams(
             socket=self,
