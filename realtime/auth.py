@@ -103,6 +103,8 @@ async def aidentify(raw_token: str) -> TokenIdentity:
         user = user_of_token(token, query=False) or await database_sync_to_async(user_of_token)(token)
     except (TokenError, AuthenticationFailed) as refused:
         raise TokenRefused(str(refused)) from None
+    except UnicodeEncodeError:  # a lone surrogate, sent as a JSON escape: no token has one
+        raise TokenRefused("The token is not ASCII.") from None
     return TokenIdentity(user=user, expires_at=datetime.fromtimestamp(token["exp"], tz=UTC))
 
 

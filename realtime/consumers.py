@@ -42,7 +42,7 @@ from .protocol import (
 )
 from .queries import history_page, readable_seq, readable_snapshot, reads_all
 from .timers import Due, SocketTimers
-from .wire import Frame, Outbox, refuse_big_messages
+from .wire import Frame, Outbox, refuse_big_messages, refuse_protocol_violations
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         await self.accept(JWT_SUBPROTOCOL if JWT_SUBPROTOCOL in offered else None)
         config, stats = settings.REALTIME, self.hub.stats
         refuse_big_messages(self.base_send, config["MAX_MESSAGE_BYTES"])
+        refuse_protocol_violations(self.base_send)
         self.outbox = Outbox(self.base_send, stats.sent, max_buffered=config["MAX_BUFFERED_BYTES"])
         self.streams = Streams(
             socket=self,
@@ -169,11 +170,12 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             if request is None:
                 self.hub.stats.received("invalid")
                 error = error if allowed else rate_limited(error.request_id)
-            await self.send_error(error.code, error.detail, error.request_id or (request and request.request_id))
+            request_id = error.request_id if error.request_id is not None else request and request.request_id
+            await self.send_error(error.code, error.detail, request_id)
         except Exception:
-            logger.exception("Failed to handle %s", request.type)
+            logger.exception("Failed to handle %s", request.type if request else "a message")
             error = ProtocolError("internal_error", "The server could not handle this message.")
-            await self.send_error(error.code, error.detail, request.request_id)
+            await self.send_error(error.code, error.detail, request and request.request_id)
 
     async def handle(self, request: Request) -> None:
         if request.jwt_token is not None and not await self._authenticate(request.jwt_token):

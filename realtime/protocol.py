@@ -138,6 +138,8 @@ def parse_request(text: str) -> Request:
         content = json.loads(text)
     except ValueError:
         raise ProtocolError("invalid_json", "The message is not valid JSON.") from None
+    except RecursionError:  # within 16 KiB, arrays or objects can nest deeper than the decoder goes
+        raise ProtocolError("invalid_json", "The message nests too deeply to be read.") from None
     if not isinstance(content, dict):
         raise ProtocolError("invalid_message", "A message must be a JSON object.")
     request_id = content.get("request_id")
@@ -157,7 +159,7 @@ def parse_request(text: str) -> Request:
     if kind == "authenticate" and token is None:
         raise ProtocolError("invalid_message", "authenticate needs a jwt_token.", request_id)
     if kind in ("subscribe_request", "unsubscribe_request") and "feed" in content:
-        if content["feed"] not in FEEDS:
+        if not isinstance(content["feed"], str) or content["feed"] not in FEEDS:
             raise ProtocolError("invalid_message", 'feed must be "analyses".', request_id)
         request.feed = content["feed"]
     elif kind in ("status_request", "subscribe_request", "unsubscribe_request", "history_request"):

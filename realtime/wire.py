@@ -17,7 +17,7 @@ from autobahn.websocket.protocol import PreparedMessage
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
-from .protocol import CLOSE_RESTART, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG
+from .protocol import CLOSE_PROTOCOL, CLOSE_RESTART, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG
 
 try:
     from daphne.ws_protocol import WebSocketProtocol
@@ -193,6 +193,29 @@ def refuse_big_messages(send: Any, max_bytes: int) -> None:
 
     protocol.maxMessagePayloadSize = protocol.maxFramePayloadSize = max_bytes
     protocol._max_message_size_exceeded = refuse
+
+
+def refuse_protocol_violations(send: Any) -> None:
+    """Under daphne, close with 4400 a frame that breaks RFC 6455 (a text frame that is not UTF-8,
+    a reserved opcode, an unmasked frame...).
+
+    autobahn, as daphne sets it up, drops the TCP connection on these without a close frame: the
+    client would see a silent close. Here it sends the contract's code, with autobahn's reason, and
+    reads nothing more: what the client sends next (its answer to the close) ends the connection,
+    or the close handshake's timeout does.
+    """
+    protocol = daphne_protocol(send)
+    if protocol is None:
+        return
+
+    def refuse(reason: str) -> bool:
+        protocol._fail_connection(CLOSE_PROTOCOL, reason)
+        # Stop here: read on, and a bad close frame would pass for the answer to ours, and the
+        # connection be aborted with our close frame still unsent.
+        return True
+
+    protocol.failByDrop = False
+    protocol._protocol_violation = protocol._invalid_payload = refuse
 
 
 def close_for_restart(protocol: Any) -> None:

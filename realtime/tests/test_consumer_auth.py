@@ -137,6 +137,14 @@ async def test_refused_tokens_close_4401(open_socket, owner, make_token, where):
     assert await socket.close_code() == 4401
 
 
+@pytest.mark.parametrize("kind", ["authenticate", "ping"])
+async def test_a_token_with_a_lone_surrogate_is_refused_4401(open_socket, owner, kind):
+    socket = await open_socket()
+    # Sent as the JSON escape \ud800: a character that UTF-8, and so the JWT decoder, cannot encode.
+    await socket.send_to(text_data=json.dumps({"type": kind, "jwt_token": access_token_for(owner) + "\ud800"}))
+    assert await socket.close_code() == 4401
+
+
 async def test_inactive_users_token_is_refused(open_socket, make_user):
     sleeper = await sync_to_async(make_user)("sleeper", active=False)
     socket = await open_socket(user=sleeper, expect_established=False)

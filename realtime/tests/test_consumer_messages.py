@@ -6,6 +6,7 @@ import uuid
 import pytest
 from asgiref.sync import sync_to_async
 
+from analyses.contract import NOT_FOUND
 from realtime import queries
 
 from .helpers import commit
@@ -127,6 +128,8 @@ async def test_path_subscription_on_connect(open_socket, owner, analysis):
     ("text", "code"),
     [
         ("not json", "invalid_json"),
+        ("[" * 5000 + "]" * 5000, "invalid_json"),  # nested deeper than the decoder goes
+        ('{"type": "ping", "timestamp": ' + '{"a":' * 2000 + "null" + "}" * 2000 + "}", "invalid_json"),
         ("[1, 2]", "invalid_message"),
         ('"ping"', "invalid_message"),
         ("{}", "invalid_message"),
@@ -137,6 +140,8 @@ async def test_path_subscription_on_connect(open_socket, owner, analysis):
         ('{"type": "status", "analysis_id": "not-a-uuid"}', "invalid_analysis_id"),
         ('{"type": "subscribe", "analysis_id": "12345"}', "invalid_analysis_id"),
         ('{"type": "subscribe", "feed": "everything"}', "invalid_message"),
+        ('{"type": "subscribe", "feed": ["analyses"]}', "invalid_message"),
+        ('{"type": "unsubscribe", "feed": {"analyses": true}}', "invalid_message"),
         (f'{{"type": "subscribe", "analysis_id": "{uuid.uuid4()}", "since_seq": -1}}', "invalid_message"),
         (f'{{"type": "subscribe", "analysis_id": "{uuid.uuid4()}", "since_seq": "3"}}', "invalid_message"),
         (f'{{"type": "history", "analysis_id": "{uuid.uuid4()}", "limit": 0}}', "invalid_message"),
@@ -163,6 +168,35 @@ async def test_errors_echo_the_request_id(open_socket, owner):
     assert error == {"type": "error", "code": "unknown_type", "detail": error["detail"], "request_id": "r-42"}
     error = await socket.request({"type": "status", "analysis_id": "x", "request_id": "r-43"})
     assert error["code"] == "invalid_analysis_id" and error["request_id"] == "r-43"
+    error = await socket.request({"type": 7, "request_id": ""})  # an empty string is a request_id too
+    assert error["code"] == "invalid_message" and error["request_id"] == ""
+
+
+async def test_someone_elses_analysis_and_a_missing_one_get_the_same_not_found(
+    open_socket, owner, other_user, make_analysis
+):
+    theirs = await sync_to_async(make_analysis)(other_user)
+    refused = {"type": "error", "code": "not_found", "detail": NOT_FOUND, "request_id": "r"}
+    socket = await open_socket(user=owner)
+    for kind in ("status", "subscribe", "history"):
+        for analysis_id in (theirs.pk, uuid.uuid4()):
+            assert await socket.request({"type": kind, "analysis_id": str(analysis_id), "request_id": "r"}) == refused
+    for analysis_id in (theirs.pk, uuid.uuid4()):  # by the path: the socket stays open with the error
+        by_path = await open_socket(f"/ws/status/{analysis_id}/", user=owner)
+        assert await by_path.receive() == {**refused, "request_id": None}
+        await assert_still_usable(by_path)
+    await assert_still_usable(socket)
+
+
+async def test_staff_and_readers_of_everything_read_someone_elses_analysis(
+    open_socket, staff_user, all_viewer, status_changer, analysis
+):
+    for reader in (staff_user, all_viewer, status_changer):
+        socket = await open_socket(user=reader)
+        reply = await socket.request({"type": "status", "analysis_id": str(analysis.pk)})
+        assert reply["type"] == "status_response" and reply["analysis"]["owner"] == "alice", reader
+        reply = await socket.request({"type": "subscribe", "analysis_id": str(analysis.pk)})
+        assert reply["type"] == "subscribe_success", reader
 
 
 async def test_unauthenticated_requests_are_refused_except_ping_and_authenticate(open_socket, owner, analysis):

@@ -1,5 +1,6 @@
 """The protections of docs/protocol.md §5 over real sockets to real daphne processes: a client that
-does not read, a message too big, too many sockets, and access revoked while a socket is open."""
+does not read, a message too big, a frame that breaks the WebSocket protocol, a foreign origin, too
+many sockets, and access revoked while a socket is open."""
 
 import asyncio
 import json
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.test import Client
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from analyses.services import analysis_create
@@ -22,6 +23,7 @@ from tests.clients import next_of_type, open_ws, request
 from tests.servers import Server, daphne
 
 from .helpers import commit_steps
+from .socket_inputs import MALFORMED
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
@@ -84,6 +86,41 @@ async def test_a_message_of_2_mib_is_closed_4413(owner):
         ws = await open_ws(server, access_token_for(owner))
         await ws.send(json.dumps({"type": "ping", "padding": "x" * (2 * 1024 * 1024)}))
         assert await close_code(ws) == 4413
+
+
+async def test_a_foreign_origin_gets_403_at_the_handshake(owner):
+    with daphne(WS_ALLOWED_ORIGINS="https://app.example:8443") as server:
+        token = access_token_for(owner)
+        for origin in ("http://evil.example", "https://app.example", f"https://127.0.0.1:{server.port}"):
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(f"{server.ws_url}/ws/status/", origin=origin, subprotocols=jwt_subprotocols(token))
+            assert refused.value.response.status_code == 403, origin
+        for origin in (server.origin, "https://app.example:8443", None):  # its own, a listed one, none at all
+            ws = await connect(f"{server.ws_url}/ws/status/", origin=origin, subprotocols=jwt_subprotocols(token))
+            assert json.loads(await ws.recv())["authenticated"] is True, origin
+            await ws.close()
+
+
+def jwt_subprotocols(token: str) -> list[Subprotocol]:
+    return [Subprotocol("secureai.jwt.v1"), Subprotocol(token)]
+
+
+async def test_a_frame_that_breaks_rfc_6455_is_closed_4400_not_dropped(owner):
+    """autobahn alone drops the connection without a close frame; the client is told 4400."""
+    with daphne() as server:
+        for raw in MALFORMED:
+            ws = await open_ws(server, access_token_for(owner))
+            ws.transport.write(raw)
+            assert await received_close_code(ws) == 4400, raw
+        ws = await open_ws(server, access_token_for(owner))
+        await ws.send(b"\xc3\x28", text=True)  # a text frame that is not UTF-8
+        assert await received_close_code(ws) == 4400
+
+
+async def received_close_code(ws) -> int | None:
+    """The code of the close frame the server sent; None when it dropped the connection without one."""
+    await close_code(ws, timeout=5)
+    return ws.protocol.close_rcvd.code if ws.protocol.close_rcvd else None
 
 
 async def test_the_51st_socket_of_a_user_over_the_whole_service_is_closed_4429(owner, make_user):

@@ -1,8 +1,9 @@
 """The files in deploy/ pass their tools' own checkers, and the Redis layout fails over under the app.
 
-HAProxy checks its rendered configuration (``haproxy -c``, warnings counted as errors), systemd
-verifies the units, and a real primary, replica and three Sentinels lose their primary to SIGKILL
-while the app's channel layer and Redis clients, configured through Sentinel, keep working.
+HAProxy checks its rendered configuration (``haproxy -c``, warnings counted as errors) and logs no
+query string (where a WebSocket token may be), systemd verifies the units, and a real primary,
+replica and three Sentinels lose their primary to SIGKILL while the app's channel layer and Redis
+clients, configured through Sentinel, keep working.
 """
 
 import asyncio
@@ -10,6 +11,8 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import redis
@@ -34,6 +37,33 @@ def test_haproxy_accepts_the_rendered_config(cluster_dir):
     assert "Configuration file is valid" in result.stdout
     for server, port in zip(cluster.server_names, cluster.ports.servers, strict=True):
         assert f"server {server} 127.0.0.1:{port}" in config.read_text()
+
+
+@pytest.mark.server
+def test_haproxy_logs_requests_without_their_query_string(cluster_dir):
+    """A WebSocket handshake may carry ?token=<JWT>; HAProxy's log keeps the path only."""
+    cluster = Cluster(state_dir=cluster_dir, ports=Ports.free(servers=1, workers=1))
+    config = cluster_dir / "haproxy.cfg"
+    config.write_text(cluster.haproxy_config())
+    cluster.haproxy_socket.parent.mkdir(parents=True, exist_ok=True)
+    haproxy = subprocess.Popen([find_binary("haproxy"), "-db", "-f", str(config)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # its stats page answers once it listens
+            try:
+                urllib.request.urlopen(cluster.haproxy_stats_url, timeout=2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "HAProxy did not start"
+                time.sleep(0.1)
+        # No server runs: HAProxy answers 503 itself once its retries are spent, and logs the request.
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{cluster.url}/ws/status/?token=secret-jwt-value", timeout=30)
+    finally:
+        haproxy.terminate()
+        _, log = haproxy.communicate(timeout=10)
+    assert '"GET /ws/status/ HTTP/1.1"' in log, log
+    assert "secret-jwt-value" not in log and "token=" not in log, log
 
 
 def test_haproxy_refuses_a_broken_config(cluster_dir):
