@@ -77,8 +77,12 @@ async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluste
         kept = http_call("GET", f"{cluster.url}/healthz", headers={"X-Request-ID": "client-7"}).headers
         assert kept["x-request-id"] == "client-7"
         proxy_log = cluster.children["haproxy"].log_path
-        logged = (f'{{{made_here}}} "GET /healthz', '{client-7} "GET /healthz')
-        wait_until(lambda: all(line in proxy_log.read_text() for line in logged), 5, "HAProxy logs both ids")
+
+        def logged(request_id: str) -> bool:
+            lines = proxy_log.read_text().splitlines()
+            return any(f"{{{request_id}}}" in line and '"GET /healthz ' in line for line in lines)
+
+        wait_until(lambda: logged(made_here) and logged("client-7"), 5, "HAProxy logs both ids")
         status, tokens = http_json(
             "POST", f"{cluster.url}/api/token/", body={"username": "admin", "password": "admin-demo-pass"}
         )
