@@ -60,7 +60,7 @@ class Hub:
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._reporter = StatsReporter(self.stats.id)
         self.user_sockets = UserSockets(settings.CHANNEL_LAYER_PREFIX)
-        self._ticker = Ticker(self)
+        self._ticker = Ticker(self.sockets, report=self.publish_report, rejoin=self.rejoin_all)
         self._tasks: list[asyncio.Task] = []
 
     # --- lifecycle -----------------------------------------------------------------------

@@ -10,16 +10,14 @@ process's periodic work (the stats report, renewing group memberships).
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from enum import Enum, auto
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 
 from .queries import credentials_now, latest_seqs
-
-if TYPE_CHECKING:
-    from .hub import Hub
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +95,15 @@ class SocketTimers:
 class Ticker:
     """One loop per process: wakes the sockets whose timers are due, reports stats, renews groups."""
 
-    def __init__(self, hub: "Hub") -> None:
-        self.hub = hub
+    def __init__(
+        self,
+        sockets: Collection[Any],
+        report: Callable[[], Awaitable[None]],
+        rejoin: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.sockets = sockets  # the hub's live set: read at each tick
+        self.report = report
+        self.rejoin = rejoin
         self._last_report = 0.0
         self._last_refresh = time.monotonic()
 
@@ -117,7 +122,7 @@ class Ticker:
                 logger.exception("Realtime tick failed")
 
     async def tick(self, now: float) -> None:
-        due = [socket for socket in self.hub.sockets if socket.timers.next_due <= now]
+        due = [socket for socket in self.sockets if socket.timers.next_due <= now]
         if due:
             beating = [socket for socket in due if socket.timers.heartbeat_due(now)]
             latest = await self._latest_seqs(beating)
@@ -132,10 +137,10 @@ class Ticker:
                     logger.debug("Timer of a closing socket failed", exc_info=True)
         if now - self._last_report >= settings.REALTIME["STATS_INTERVAL"]:
             self._last_report = now
-            await self.hub.publish_report()
+            await self.report()
         if now - self._last_refresh >= GROUP_REFRESH_SECONDS:
             self._last_refresh = now
-            await self.hub.rejoin_all()
+            await self.rejoin()
 
     @staticmethod
     async def _latest_seqs(beating: list[Any]) -> dict[str, int]:
