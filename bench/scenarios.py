@@ -1,26 +1,38 @@
 """The scenarios, each run against one target ("ours" or "relay") on a fresh server process.
 
-- ``latency``: sockets spread over analyses, events at a fixed total rate; latency from send (the
-  relay) or commit (ours) to arrival, and loss; optionally the server's memory per socket.
-- ``sustained``: one analysis, many subscribers, the rate stepped up until a step loses an event,
-  has p99 at or over the limit, or is not reached by the producer.
+- ``writes``: the highest rate of events one server commits (ours) or publishes (the relay) through
+  its HTTP API: a closed loop of a fixed number of keep-alive connections, no sockets open.
+- ``latency``: sockets spread over analyses, events through the HTTP API at a fixed total rate;
+  latency from the producer's event time to arrival, and loss.
+- ``connects``: sockets opened (ours: authenticated and subscribed) with a bounded number of
+  handshakes in flight; connects per second, handshake times, and the server's memory per socket.
+- ``sustained``: one analysis, many subscribers, events committed in the producer's process (a
+  ceiling of fan-out, not of the HTTP API), the rate stepped up until a step loses an event, has
+  p99 at or over the limit, or is not reached by the producer.
 - ``idle``: as many idle sockets as one server process holds, in stages; each stage is held, then
-  every socket must still be open and receive one probe event.
+  every socket must still be open and receive one probe event (sent through the HTTP API).
 """
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from .control import Child
 from .environment import Environment, load_average
+from .rest import percentile
 from .servers import Server, cpu_seconds, open_files, rss_kib, runqueue_wait_seconds, start_server
 
 WARM_UP_SOCKETS = 10
 P99_LIMIT_MS = 250.0
 REACHED_SHARE = 0.9  # a step counts only if the producer reached this share of the asked rate
+
+
+@dataclass(frozen=True)
+class WritesCase:
+    connections: tuple[int, ...]  # keep-alive connections of each closed loop
+    seconds: float
+    warm_up_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -30,7 +42,13 @@ class LatencyCase:
     analyses: int
     rate: float
     seconds: float
-    memory: bool = False  # also report the server's memory per socket
+
+
+@dataclass(frozen=True)
+class ConnectsCase:
+    sockets: int
+    analyses: int
+    in_flight: int  # handshakes in flight at most, over all clients
 
 
 @dataclass(frozen=True)
@@ -58,13 +76,6 @@ class Context:
     heartbeat_interval: float
 
 
-def percentile(ordered: list[float], share: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
-
-
 class Session:
     """One fresh server for a target, its client processes and sockets."""
 
@@ -89,12 +100,18 @@ class Session:
         self.server = started[0] if isinstance(started[0], Server) else None
         self.clients = [child for child in started[1:] if isinstance(child, Child)]
         failed = [outcome for outcome in started if isinstance(outcome, BaseException)]
+        if not failed:
+            try:
+                await self.producer.call("attach", base_url=self.server.http_url)
+            except Exception as error:
+                failed.append(error)
         if failed:
             await self.__aexit__(None, None, None)
             raise failed[0]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await asyncio.gather(self.producer.call("detach"), return_exceptions=True)
         await asyncio.gather(*(client.call("close", timeout=120) for client in self.clients), return_exceptions=True)
         await asyncio.gather(*(client.stop() for client in self.clients), return_exceptions=True)
         if self.server is not None:
@@ -117,8 +134,12 @@ class Session:
             raise RuntimeError(f"{self.target}: warm-up sockets failed: {answer['failures']}")
         await asyncio.sleep(self.context.settle_seconds)
 
-    async def open(self, count: int) -> dict[str, Any]:
-        """Open ``count`` more sockets: socket i follows analysis i mod A; an analysis's sockets span the clients."""
+    async def open(self, count: int, in_flight: int | None = None) -> dict[str, Any]:
+        """Open ``count`` more sockets: socket i follows analysis i mod A; an analysis's sockets span the clients.
+
+        ``in_flight`` bounds the handshakes in flight over all clients (default: each client's own bound).
+        """
+        limit = {} if in_flight is None else {"concurrency": max(1, in_flight // len(self.clients))}
         share: list[list[int]] = [[] for _ in self.clients]
         for number in range(self.sockets, self.sockets + count):
             analysis = number % len(self.analyses)
@@ -135,6 +156,7 @@ class Session:
                     analysis_ids=self.analyses,
                     sockets=part,
                     token=self.context.tokens[self.target],
+                    **limit,
                 )
                 for client, part in zip(self.clients, share, strict=True)
                 if part
@@ -144,11 +166,14 @@ class Session:
         for answer in answers:
             for reason, number in answer["failures"].items():
                 failures[reason] = failures.get(reason, 0) + number
+        handshakes = sorted(ms for answer in answers for ms in answer["handshake_ms"])
         return {
             "asked": count,
             "opened": sum(answer["opened"] for answer in answers),
             "failures": failures,
             "seconds": round(time.monotonic() - started, 2),
+            "handshake_p50_ms": percentile(handshakes, 0.50),
+            "handshake_p99_ms": percentile(handshakes, 0.99),
         }
 
     async def received(self) -> int:
@@ -168,8 +193,8 @@ class Session:
                 seen, last_progress = got, now
             await asyncio.sleep(0.1)
 
-    async def window(self, rate: float, seconds: float, analyses: list[int] | None = None) -> dict[str, Any]:
-        """Produce events at ``rate`` for ``seconds``, then gather what every socket received."""
+    async def window(self, rate: float, seconds: float, via: str = "rest") -> dict[str, Any]:
+        """Produce events at ``rate`` for ``seconds`` (``via`` "rest" or "in_process"); gather what sockets received."""
         await asyncio.gather(*(client.call("reset") for client in self.clients))
         load_before = load_average()
         server_cpu = cpu_seconds(self.server.pid)
@@ -182,6 +207,7 @@ class Session:
             rate=rate,
             duration=seconds,
             max_seconds=seconds * 1.5 + 2,
+            via=via,
         )
         server_cpu = cpu_seconds(self.server.pid) - server_cpu
         load_seconds = time.monotonic() - started
@@ -194,6 +220,7 @@ class Session:
         answers = await asyncio.gather(*(client.call("collect", timeout=120, events=events) for client in self.clients))
         return summarize(
             target=self.target,
+            via=via,
             rate=rate,
             run=run,
             expected=expected,
@@ -228,6 +255,8 @@ class Session:
         """One event per analysis: how many sockets receive theirs."""
         await asyncio.gather(*(client.call("reset") for client in self.clients))
         answer = await self.producer.call("probe", analyses=self.analyses, timeout=120)
+        if answer["failures"]:
+            raise RuntimeError(f"{self.target}: probe events failed: {answer['failures']}")
         expected = sum(self.subscribers.values())
         await self.drain(expected, patience=5.0, limit=30.0)
         answers = await asyncio.gather(
@@ -247,6 +276,7 @@ def _count_by_analysis(events: list[list]) -> dict[int, int]:
 def summarize(
     *,
     target: str,
+    via: str,
     rate: float,
     run: dict[str, Any],
     expected: int,
@@ -272,8 +302,10 @@ def summarize(
     client_cpu = [answer["cpu_seconds"] / max(answer["wall_seconds"], 1e-9) for answer in answers]
     return {
         "target": target,
+        "via": via,
         "asked_rate": rate,
         "events": produced,
+        "producer_failures": run.get("failures") or {},
         "achieved_rate": round(produced / seconds, 1) if seconds else None,
         "expected_deliveries": expected,
         "received": received,
@@ -321,7 +353,7 @@ async def latency(context: Context, target: str, case: LatencyCase) -> dict[str,
         opened = await session.open(case.sockets)
         await asyncio.sleep(context.settle_seconds)
         rss_after = rss_kib(session.server.pid)
-        result = await session.window(case.rate, case.seconds)
+        result = await session.window(case.rate, case.seconds, via="rest")
         result.update(
             sockets=case.sockets,
             analyses=case.analyses,
@@ -331,9 +363,60 @@ async def latency(context: Context, target: str, case: LatencyCase) -> dict[str,
             rss_after_open_kib=rss_after,
             rss_after_load_kib=rss_kib(session.server.pid),
         )
-        if case.memory and opened["opened"]:
-            result["kib_per_socket"] = round((rss_after - rss_before) / opened["opened"], 2)
         return result
+
+
+async def writes(context: Context, target: str, case: WritesCase) -> dict[str, Any]:
+    """Closed loops through the HTTP API, one per connection count, on one fresh server; no sockets open."""
+    async with Session(context, target, clients=0) as session:
+        await session.prepare(max(case.connections))
+        # Warm up: the first requests pay for imports, the database connections and the token's user.
+        await session.producer.call(
+            "writes", analyses=session.analyses, connections=max(case.connections), seconds=case.warm_up_seconds
+        )
+        loops = []
+        for connections in case.connections:
+            await asyncio.sleep(context.settle_seconds)
+            cpu, wait = cpu_seconds(session.server.pid), runqueue_wait_seconds(session.server.pid)
+            answer = await session.producer.call(
+                "writes",
+                timeout=case.seconds * 3 + 60,
+                analyses=session.analyses,
+                connections=connections,
+                seconds=case.seconds,
+            )
+            seconds = answer["seconds"]
+            answer["server_cpu"] = round((cpu_seconds(session.server.pid) - cpu) / seconds, 3)
+            answer["server_cpu_wait"] = round((runqueue_wait_seconds(session.server.pid) - wait) / seconds, 3)
+            answer["load_average"] = load_average()
+            loops.append(answer)
+        best = max(loops, key=lambda loop: loop["per_second"])
+        return {"loops": loops, "best_per_second": best["per_second"], "best_connections": best["connections"]}
+
+
+async def connects(context: Context, target: str, case: ConnectsCase) -> dict[str, Any]:
+    """Sockets opened as frontends open them, at most ``in_flight`` handshakes at a time; memory per socket."""
+    async with Session(context, target, context.clients) as session:
+        await session.prepare(case.analyses)
+        await session.warm_up()
+        rss_before = rss_kib(session.server.pid)
+        cpu = cpu_seconds(session.server.pid)
+        opened = await session.open(case.sockets, in_flight=case.in_flight)
+        server_cpu = cpu_seconds(session.server.pid) - cpu
+        await asyncio.sleep(context.settle_seconds)
+        rss_after = rss_kib(session.server.pid)
+        return {
+            **opened,
+            "sockets": case.sockets,
+            "analyses": case.analyses,
+            "in_flight": case.in_flight,
+            "connects_per_second": round(opened["opened"] / opened["seconds"], 1) if opened["seconds"] else None,
+            "timeouts": opened["failures"].get("timeout", 0),
+            "server_cpu": round(server_cpu / opened["seconds"], 3) if opened["seconds"] else None,
+            "rss_before_kib": rss_before,
+            "rss_after_open_kib": rss_after,
+            "kib_per_socket": round((rss_after - rss_before) / opened["opened"], 2) if opened["opened"] else None,
+        }
 
 
 def judge(step: dict[str, Any], p99_limit: float = P99_LIMIT_MS) -> tuple[bool, str | None]:
@@ -363,7 +446,7 @@ async def sustained(context: Context, target: str, case: SustainedCase) -> dict[
         best = None
         stop = None
         for rate in case.rates:
-            step = await session.window(rate, case.seconds)
+            step = await session.window(rate, case.seconds, via="in_process")
             step["passed"], stop = judge(step)
             if not step["passed"]:
                 # Once more: on a shared machine one window can coincide with someone else's burst
@@ -371,7 +454,7 @@ async def sustained(context: Context, target: str, case: SustainedCase) -> dict[
                 step["repeated"] = True
                 steps.append(step)
                 await asyncio.sleep(context.settle_seconds)
-                step = await session.window(rate, case.seconds)
+                step = await session.window(rate, case.seconds, via="in_process")
                 step["passed"], stop = judge(step)
                 step["repeat"] = True
             steps.append(step)
