@@ -3,7 +3,7 @@
 ``python -m bench.producer ours`` runs Django with the bench settings. Over HTTP (the headline, the
 path workers take) it commits each event through ``POST /api/analyses/<id>/transition/`` of the
 server under test with a worker's JWT, obtained from ``POST /api/token/`` as a worker obtains it
-(``bench.rest``); an event's time is the moment the response arrived. In process it commits
+(``bench.rest``); an event's time is the server's write time its answer reports. In process it commits
 through ``analyses.services.analysis_transition`` and our post-save signal broadcasts after
 commit; an event's time is ``time.time()`` right after the commit returns.
 

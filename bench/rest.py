@@ -3,8 +3,12 @@
 Both producers use it. Ours posts ``{"message": "t=<time>", "transition_id": ...}`` to
 ``POST /api/analyses/<id>/transition/`` with a worker's JWT; the relay posts to its publish view,
 ``POST /publish/<id>``. An endpoint says where to post, what, and which time an event carries:
-for ours the moment its response arrived (the commit happened before the server answered), for
-the relay the send time its view returns.
+the server's own clock as its answer reports it, so that the latency of either runs from the
+server's write to the socket. For ours that is the snapshot's ``updated_at``, taken in the
+transaction right before the commit (so the commit itself counts against us); for the relay the
+send time its view returns, taken right before ``group_send``. The moment the response arrived
+would flatter ours: our broadcast leaves the server while the response is still on its way, and
+many events reached their sockets before the producer had its answer.
 
 - ``paced``: events at a fixed rate over the analyses, round-robin, each sent at ``start + i / rate``
   without waiting for earlier answers (an open loop, up to ``connections`` requests in flight).
@@ -18,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -30,8 +35,8 @@ class Endpoint:
     base_url: str
     path: Callable[[str], str]  # analysis id -> path
     body: Callable[[], dict[str, Any] | None]
+    event_time: Callable[[dict[str, Any]], float]  # the answer -> the event's time (epoch seconds)
     headers: dict[str, str] = field(default_factory=dict)
-    time_from_answer: str | None = None  # a field of the answer with the event's time; None: arrival
 
     def url(self, analysis_id: str) -> str:
         return self.base_url + self.path(analysis_id)
@@ -43,6 +48,9 @@ def transition_endpoint(base_url: str, token: str) -> Endpoint:
         base_url=base_url,
         path=lambda analysis_id: f"/api/analyses/{analysis_id}/transition/",
         body=lambda: {"message": f"t={time.time():.6f}", "transition_id": uuid.uuid4().hex},
+        event_time=lambda answer: (
+            datetime.strptime(answer["updated_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+        ),
         headers={"Authorization": f"Bearer {token}"},
     )
 
@@ -53,7 +61,7 @@ def publish_endpoint(base_url: str) -> Endpoint:
         base_url=base_url,
         path=lambda analysis_id: f"/publish/{analysis_id}",
         body=lambda: None,
-        time_from_answer="sent_at",
+        event_time=lambda answer: answer["sent_at"],
     )
 
 
@@ -86,13 +94,11 @@ class Tally:
                 reason = None if answer is not None else f"HTTP {r.status}"
         except (aiohttp.ClientError, TimeoutError) as error:
             answer, reason = None, type(error).__name__
-        arrived = time.time()
         if reason is not None:
             self.failures[reason] = self.failures.get(reason, 0) + 1
             return
         self.call_ms.append(1000 * (time.monotonic() - started))
-        when = answer[endpoint.time_from_answer] if endpoint.time_from_answer else arrived
-        self.events.append([index, answer["seq"], when])
+        self.events.append([index, answer["seq"], endpoint.event_time(answer)])
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.call_ms)
