@@ -63,8 +63,9 @@ PLANS = {
         writes=WritesCase(connections=(4, 16), seconds=8),
         latency=(LatencyCase("100x10@50", sockets=100, analyses=10, rate=50, seconds=12),),
         connects=ConnectsCase(sockets=1000, analyses=100, in_flight=200),
-        sustained=SustainedCase(subscribers=100, rates=(10, 20, 50, 100, 150, 200, 300, 400, 800, 1600), seconds=6),
-        # One stage, held longer than one heartbeat interval (25 s), so every socket of ours shows a heartbeat.
+        sustained=SustainedCase(subscribers=100, rates=(10, 20, 50, 100, 150, 200, 300, 400, 800, 1600), seconds=5),
+        # One stage, held longer than one heartbeat interval (25 s), so every socket of ours shows a heartbeat;
+        # on the first database only (an open socket no longer touches the database).
         idle=IdleCase(stages=(10000,), analyses=100, hold_seconds=26),
     ),
     "quick": Plan(
@@ -74,10 +75,10 @@ PLANS = {
         idle_clients=4,
         databases=DATABASES,
         writes=WritesCase(connections=(4, 16), seconds=3),
-        latency=(LatencyCase("100x10@50", sockets=100, analyses=10, rate=50, seconds=4),),
-        connects=ConnectsCase(sockets=500, analyses=50, in_flight=200),
-        sustained=SustainedCase(subscribers=100, rates=(5, 20, 100, 400), seconds=2),
-        idle=IdleCase(stages=(1000,), analyses=20, hold_seconds=5),
+        latency=(LatencyCase("100x10@50", sockets=100, analyses=10, rate=50, seconds=3),),
+        connects=ConnectsCase(sockets=300, analyses=30, in_flight=200),
+        sustained=SustainedCase(subscribers=100, rates=(20, 200), seconds=2),
+        idle=IdleCase(stages=(500,), analyses=10, hold_seconds=3),
     ),
     "smoke": Plan(
         name="smoke",
@@ -145,15 +146,19 @@ async def run(args: argparse.Namespace) -> dict:
         "targets": [target for target in TARGETS if target in args.targets.split(",")],
         "databases": {},
     }
-    for kind in args.databases:
-        results["databases"][kind] = await run_database(args, plan, kind)
+    for number, kind in enumerate(args.databases):
+        results["databases"][kind] = await run_database(args, plan, kind, idle_too=number == 0)
     results["machine"]["load_average_at_end"] = load_average()
     results["minutes"] = round((time.monotonic() - started) / 60, 1)
     return results
 
 
-async def run_database(args: argparse.Namespace, plan: Plan, kind: str) -> dict:
-    """Every scenario of the plan on one database: relay first, then ours, each on fresh servers."""
+async def run_database(args: argparse.Namespace, plan: Plan, kind: str, idle_too: bool) -> dict:
+    """Every scenario of the plan on one database: relay first, then ours, each on fresh servers.
+
+    The idle stages run on the run's first database only (``idle_too``): once open, an idle socket
+    no longer touches the database, and the stages are the longest part of a run.
+    """
     only = set(args.only.split(","))
     targets = [target for target in TARGETS if target in args.targets.split(",")]
     started = time.monotonic()
@@ -211,7 +216,7 @@ async def run_database(args: argparse.Namespace, plan: Plan, kind: str) -> dict:
             for target in targets:
                 say(f"{kind}: sustained rate, one analysis, {plan.sustained.subscribers} subscribers: {target}")
                 results["sustained"][target] = await sustained(context, target, plan.sustained)
-        if "idle" in only and plan.idle:
+        if "idle" in only and plan.idle and idle_too:
             for target in targets:
                 say(f"{kind}: idle sockets {plan.idle.stages}: {target}")
                 results["idle"][target] = await idle(context, target, plan.idle)

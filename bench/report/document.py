@@ -49,6 +49,12 @@ def render(results: dict) -> str:
             sections.server_errors,
         ):
             lines += part(db)
+        if plan["idle"] and not db["idle"]:
+            first = DATABASE_TITLES.get(next(iter(databases)), "the first database")
+            lines += [
+                f"The idle stages ran on {first} only: once open, an idle socket no longer touches the database.",
+                "",
+            ]
     return "\n".join([*lines, *_method(results), *_machine(results)])
 
 
