@@ -49,7 +49,7 @@ def render(results: dict) -> str:
             sections.server_errors,
         ):
             lines += part(db)
-        if plan["idle"] and not db["idle"]:
+        if not db["idle"] and any(other["idle"] for other in databases.values()):
             first = DATABASE_TITLES.get(next(iter(databases)), "the first database")
             lines += [
                 f"The idle stages ran on {first} only: once open, an idle socket no longer touches the database.",
