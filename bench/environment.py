@@ -149,7 +149,7 @@ def _sqlite_database(run: str) -> tuple[str, str, object]:
     return f"sqlite:///{path}", f"SQLite {sqlite3.sqlite_version} (WAL), var/{path.name}", drop
 
 
-def prepare_environment(database_url: str | None, kind: str = "sqlite") -> Environment:
+def prepare_environment(database_url: str, kind: str) -> Environment:
     """Create the bench database (empty: ``migrate`` fills it) and build every child's environment.
 
     ``kind`` is "postgres" (on the server ``database_url`` names) or "sqlite".
