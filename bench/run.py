@@ -7,6 +7,7 @@ docs/performance.json (a full run) or var/bench/ (a quick or smoke run, unless -
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -16,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .control import Child
-from .environment import load_average, machine_info, prepare_environment, raise_open_files_limit
+from .environment import Environment, load_average, machine_info, prepare_environment, raise_open_files_limit
+from .layout import Layout, running_layout
 from .report import render
 from .scenarios import (
     ConnectsCase,
@@ -118,6 +120,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the PostgreSQL server to create the bench database on (default: $DATABASE_URL if it names one, "
         f"else {POSTGRES_URL})",
     )
+    parser.add_argument(
+        "--cluster",
+        type=int,
+        metavar="N",
+        help="instead: the latency and connects scenarios through HAProxy in front of 1..N servers "
+        "(deploy.cluster; ours only; writes var/bench/cluster.md)",
+    )
     args = parser.parse_args(argv)
     args.databases = args.databases.split(",") if args.databases else list(PLANS[args.plan].databases)
     if unknown := set(args.databases) - set(DATABASES):
@@ -146,8 +155,11 @@ async def run(args: argparse.Namespace) -> dict:
         "targets": [target for target in TARGETS if target in args.targets.split(",")],
         "databases": {},
     }
-    for number, kind in enumerate(args.databases):
-        results["databases"][kind] = await run_database(args, plan, kind, idle_too=number == 0)
+    if args.cluster:
+        results["layouts"] = await run_layouts(args.cluster, plan)
+    else:
+        for number, kind in enumerate(args.databases):
+            results["databases"][kind] = await run_database(args, plan, kind, idle_too=number == 0)
     results["machine"]["load_average_at_end"] = load_average()
     results["minutes"] = round((time.monotonic() - started) / 60, 1)
     return results
@@ -228,10 +240,51 @@ async def run_database(args: argparse.Namespace, plan: Plan, kind: str, idle_too
     return results
 
 
+async def run_layouts(largest: int, plan: Plan) -> dict:
+    """The latency and connects scenarios through the production layout, with 1..``largest`` servers."""
+    layouts = {}
+    for servers in range(1, largest + 1):
+        say(f"layout of {servers} server(s) behind HAProxy: starting")
+        with contextlib.ExitStack() as stack:
+            layout, env = await asyncio.to_thread(stack.enter_context, running_layout(servers, say))
+            layouts[str(servers)] = await measure_layout(plan, layout, env)
+    return layouts
+
+
+async def measure_layout(plan: Plan, layout: Layout, env: dict[str, str]) -> dict:
+    environment = Environment(ours=env, relay={}, database="the layout's PostgreSQL", logs=ROOT / "var" / "bench")
+    producer = await Child.start("ours producer", "bench.producer", "ours", env=env)
+    try:
+        context = Context(
+            environment=environment,
+            producers={"ours": producer},
+            tokens={"ours": (await producer.call("setup"))["token"]},
+            clients=plan.clients,
+            idle_clients=plan.idle_clients,
+            settle_seconds=plan.settle_seconds,
+            heartbeat_interval=float(env.get("WS_HEARTBEAT_INTERVAL", 25.0)),
+            layout=layout,
+        )
+        figures: dict = {"servers": len(layout.pids), "latency": {}}
+        for case in plan.latency:
+            say(f"layout of {len(layout.pids)}: latency {case.key} through HAProxy")
+            figures["latency"][case.key] = await latency(context, "ours", case)
+        if plan.connects:
+            say(f"layout of {len(layout.pids)}: {plan.connects.sockets:,} connects through HAProxy")
+            figures["connects"] = await connects(context, "ours", plan.connects)
+        return figures
+    finally:
+        await producer.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     output = args.output or (
-        ROOT / "docs" / "performance.md" if args.plan == "full" else ROOT / "var" / "bench" / f"{args.plan}.md"
+        ROOT / "var" / "bench" / "cluster.md"
+        if args.cluster
+        else ROOT / "docs" / "performance.md"
+        if args.plan == "full"
+        else ROOT / "var" / "bench" / f"{args.plan}.md"
     )
     json_output = args.json or output.with_suffix(".json")
     results = asyncio.run(run(args))

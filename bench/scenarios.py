@@ -21,7 +21,7 @@ from typing import Any
 from .control import Child
 from .environment import Environment, load_average
 from .rest import percentile
-from .servers import Server, cpu_seconds, open_files, rss_kib, runqueue_wait_seconds, start_server
+from .servers import Measured, Server, runqueue_wait_seconds, start_server
 
 WARM_UP_SOCKETS = 10
 P99_LIMIT_MS = 250.0
@@ -74,17 +74,18 @@ class Context:
     idle_clients: int
     settle_seconds: float
     heartbeat_interval: float
+    layout: Measured | None = None  # a running layout to measure instead of a fresh server per session
 
 
 class Session:
-    """One fresh server for a target, its client processes and sockets."""
+    """One fresh server for a target (or the running layout), its client processes and sockets."""
 
     def __init__(self, context: Context, target: str, clients: int) -> None:
         self.context = context
         self.target = target
         self.client_count = clients
         self.producer = context.producers[target]
-        self.server: Server | None = None
+        self.server: Measured | None = None
         self.clients: list[Child] = []
         self.analyses: list[str] = []
         self.subscribers: dict[int, int] = {}  # analysis index -> sockets on it
@@ -93,11 +94,11 @@ class Session:
     async def __aenter__(self) -> "Session":
         env = self.context.environment.env(self.target)
         started = await asyncio.gather(
-            start_server(self.target, env, self.context.environment.server_log(self.target)),
+            self._server(env),
             *(Child.start(f"{self.target} client {n}", "bench.client", env=env) for n in range(self.client_count)),
             return_exceptions=True,
         )
-        self.server = started[0] if isinstance(started[0], Server) else None
+        self.server = started[0] if isinstance(started[0], Measured) else None
         self.clients = [child for child in started[1:] if isinstance(child, Child)]
         failed = [outcome for outcome in started if isinstance(outcome, BaseException)]
         if not failed:
@@ -114,8 +115,13 @@ class Session:
         await asyncio.gather(self.producer.call("detach"), return_exceptions=True)
         await asyncio.gather(*(client.call("close", timeout=120) for client in self.clients), return_exceptions=True)
         await asyncio.gather(*(client.stop() for client in self.clients), return_exceptions=True)
-        if self.server is not None:
+        if isinstance(self.server, Server):
             await self.server.stop()
+
+    async def _server(self, env: dict[str, str]) -> Measured:
+        if self.context.layout is not None:
+            return self.context.layout
+        return await start_server(self.target, env, self.context.environment.server_log(self.target))
 
     async def prepare(self, count: int) -> None:
         answer = await self.producer.call("prepare", count=count, timeout=120 + count)
@@ -197,7 +203,7 @@ class Session:
         """Produce events at ``rate`` for ``seconds`` (``via`` "rest" or "in_process"); gather what sockets received."""
         await asyncio.gather(*(client.call("reset") for client in self.clients))
         load_before = load_average()
-        server_cpu = cpu_seconds(self.server.pid)
+        server_cpu = self.server.cpu_seconds()
         waits = self._waits()
         started = time.monotonic()
         run = await self.producer.call(
@@ -209,7 +215,7 @@ class Session:
             max_seconds=seconds * 1.5 + 2,
             via=via,
         )
-        server_cpu = cpu_seconds(self.server.pid) - server_cpu
+        server_cpu = self.server.cpu_seconds() - server_cpu
         load_seconds = time.monotonic() - started
         waits = {name: (after - waits[name]) / load_seconds for name, after in self._waits().items()}
         events = run["events"]
@@ -234,7 +240,7 @@ class Session:
 
     def _waits(self) -> dict[str, float]:
         """Seconds each process of the session has waited for a CPU so far."""
-        waits = {"server": runqueue_wait_seconds(self.server.pid), "producer": runqueue_wait_seconds(self.producer.pid)}
+        waits = {"server": self.server.runqueue_wait_seconds(), "producer": runqueue_wait_seconds(self.producer.pid)}
         for number, client in enumerate(self.clients):
             waits[f"client {number}"] = runqueue_wait_seconds(client.pid)
         return waits
@@ -349,10 +355,10 @@ async def latency(context: Context, target: str, case: LatencyCase) -> dict[str,
     async with Session(context, target, context.clients) as session:
         await session.prepare(case.analyses)
         await session.warm_up()
-        rss_before = rss_kib(session.server.pid)
+        rss_before = session.server.rss_kib()
         opened = await session.open(case.sockets)
         await asyncio.sleep(context.settle_seconds)
-        rss_after = rss_kib(session.server.pid)
+        rss_after = session.server.rss_kib()
         result = await session.window(case.rate, case.seconds, via="rest")
         result.update(
             sockets=case.sockets,
@@ -361,7 +367,7 @@ async def latency(context: Context, target: str, case: LatencyCase) -> dict[str,
             open=opened,
             rss_before_kib=rss_before,
             rss_after_open_kib=rss_after,
-            rss_after_load_kib=rss_kib(session.server.pid),
+            rss_after_load_kib=session.server.rss_kib(),
         )
         return result
 
@@ -377,7 +383,7 @@ async def writes(context: Context, target: str, case: WritesCase) -> dict[str, A
         loops = []
         for connections in case.connections:
             await asyncio.sleep(context.settle_seconds)
-            cpu, wait = cpu_seconds(session.server.pid), runqueue_wait_seconds(session.server.pid)
+            cpu, wait = session.server.cpu_seconds(), session.server.runqueue_wait_seconds()
             answer = await session.producer.call(
                 "writes",
                 timeout=case.seconds * 3 + 60,
@@ -386,8 +392,8 @@ async def writes(context: Context, target: str, case: WritesCase) -> dict[str, A
                 seconds=case.seconds,
             )
             seconds = answer["seconds"]
-            answer["server_cpu"] = round((cpu_seconds(session.server.pid) - cpu) / seconds, 3)
-            answer["server_cpu_wait"] = round((runqueue_wait_seconds(session.server.pid) - wait) / seconds, 3)
+            answer["server_cpu"] = round((session.server.cpu_seconds() - cpu) / seconds, 3)
+            answer["server_cpu_wait"] = round((session.server.runqueue_wait_seconds() - wait) / seconds, 3)
             answer["load_average"] = load_average()
             loops.append(answer)
         best = max(loops, key=lambda loop: loop["per_second"])
@@ -399,12 +405,12 @@ async def connects(context: Context, target: str, case: ConnectsCase) -> dict[st
     async with Session(context, target, context.clients) as session:
         await session.prepare(case.analyses)
         await session.warm_up()
-        rss_before = rss_kib(session.server.pid)
-        cpu = cpu_seconds(session.server.pid)
+        rss_before = session.server.rss_kib()
+        cpu = session.server.cpu_seconds()
         opened = await session.open(case.sockets, in_flight=case.in_flight)
-        server_cpu = cpu_seconds(session.server.pid) - cpu
+        server_cpu = session.server.cpu_seconds() - cpu
         await asyncio.sleep(context.settle_seconds)
-        rss_after = rss_kib(session.server.pid)
+        rss_after = session.server.rss_kib()
         return {
             **opened,
             "sockets": case.sockets,
@@ -481,16 +487,16 @@ async def idle(context: Context, target: str, case: IdleCase) -> dict[str, Any]:
     async with Session(context, target, context.idle_clients) as session:
         await session.prepare(case.analyses)
         await session.warm_up()
-        rss_before = rss_kib(session.server.pid)
+        rss_before = session.server.rss_kib()
         stages = []
         for total in case.stages:
             opened = await session.open(total - session.sockets)
-            cpu = cpu_seconds(session.server.pid)
+            cpu = session.server.cpu_seconds()
             await asyncio.sleep(case.hold_seconds)
-            idle_cpu = (cpu_seconds(session.server.pid) - cpu) / case.hold_seconds
+            idle_cpu = (session.server.cpu_seconds() - cpu) / case.hold_seconds
             status = await session.status()
             probe = await session.probe()
-            rss = rss_kib(session.server.pid)
+            rss = session.server.rss_kib()
             held = status["open"]
             stage = {
                 "sockets": total,
@@ -502,7 +508,7 @@ async def idle(context: Context, target: str, case: IdleCase) -> dict[str, Any]:
                 "rss_kib": rss,
                 "kib_per_socket": round((rss - rss_before) / held, 2) if held else None,
                 "idle_server_cpu": round(idle_cpu, 3),
-                "server_open_files": open_files(session.server.pid),
+                "server_open_files": session.server.open_files(),
                 "ok": held == total and probe["reached"] == total,
             }
             stages.append(stage)
