@@ -9,6 +9,7 @@ are summed over the n server processes.
 
 import contextlib
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -45,7 +46,10 @@ def running_layout(servers: int, log: Callable[[str], None]) -> Iterator[tuple[L
     """The layout with ``servers`` servers, and the environment of a process of the service beside it."""
     env = {**SERVER_ENV, "SECRET_KEY": secrets.token_urlsafe(50)}
     state_dir = ROOT / "var" / "bench" / f"cluster-{servers}"
-    with Cluster(state_dir=state_dir, ports=Ports.free(servers=servers, workers=1), env=env, log=log) as cluster:
-        cluster.stop_process("worker-1")
-        pids = tuple(cluster.children[name].pid for name in cluster.server_names)
-        yield Layout(cluster.url, pids), cluster.service_env(LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    try:
+        with Cluster(state_dir=state_dir, ports=Ports.free(servers=servers, workers=1), env=env, log=log) as cluster:
+            cluster.stop_process("worker-1")
+            pids = tuple(cluster.children[name].pid for name in cluster.server_names)
+            yield Layout(cluster.url, pids), cluster.service_env(LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)  # its PostgreSQL data folder alone is tens of MiB
