@@ -48,9 +48,9 @@ class HttpProducer:
         self.session: aiohttp.ClientSession | None = None
         self.endpoint: rest.Endpoint | None = None
 
-    async def attach(self, endpoint: rest.Endpoint, connections: int = HTTP_CONNECTIONS) -> None:
+    async def attach(self, endpoint: rest.Endpoint) -> None:
         await self.detach()
-        self.session = rest.open_session(connections)
+        self.session = rest.open_session(HTTP_CONNECTIONS)
         self.endpoint = endpoint
 
     async def detach(self) -> dict[str, Any]:
