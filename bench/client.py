@@ -50,6 +50,7 @@ class Client:
         self.recording = False
         self.received = 0
         self.window_started = (0.0, 0.0)
+        self.handshake_ms: list[float] = []  # of the sockets opened by the last ``open``
 
     # --- opening ---------------------------------------------------------------------------
     async def open(
@@ -61,7 +62,12 @@ class Client:
         concurrency: int = 32,
         open_timeout: float = 60,
     ) -> dict[str, Any]:
-        """Open one socket per entry of ``sockets`` (an analysis index each) to ``url``/<analysis id>/."""
+        """Open one socket per entry of ``sockets`` (an analysis index each) to ``url``/<analysis id>/.
+
+        At most ``concurrency`` handshakes are in flight; each socket's handshake time runs from its
+        TCP connect to the socket being ready (ours: authenticated and subscribed).
+        """
+        self.handshake_ms = []
         self.analysis_of = {analysis_id: index for index, analysis_id in enumerate(analysis_ids)}
         gate = asyncio.Semaphore(concurrency)
         started = time.monotonic()
@@ -81,12 +87,14 @@ class Client:
             "opened": sum(outcome is None for outcome in outcomes),
             "failures": failures,
             "seconds": time.monotonic() - started,
+            "handshake_ms": self.handshake_ms,
         }
 
     async def _open_one(
         self, socket: Socket, url: str, token: str | None, gate: asyncio.Semaphore, timeout: float
     ) -> str | None:
         async with gate:
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(timeout):
                     protocols = [Subprotocol(JWT_SUBPROTOCOL), Subprotocol(token)] if token else None
@@ -99,6 +107,7 @@ class Client:
                 return "timeout"
             except Exception as error:
                 return type(error).__name__
+        self.handshake_ms.append(round(1000 * (time.monotonic() - started), 3))
         socket.ws = ws
         socket.task = asyncio.create_task(self._read(socket))
         return None

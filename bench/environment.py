@@ -1,7 +1,7 @@
 """What the benchmark runs on: a database of its own, the environment of each process, the machine.
 
-Our server and producer get the bench settings on a fresh database (a PostgreSQL database
-created for the run when DATABASE_URL names a PostgreSQL server, else a SQLite file under var/),
+Our server and producer get the bench settings on a fresh database (a SQLite file under var/, or
+a PostgreSQL database created for the run on the server a URL names, and dropped after it),
 migrated by the harness; the relay gets its own settings. Each target has its own channel-layer
 prefix on the shared Redis, so nothing else on it reaches the sockets under test.
 """
@@ -120,6 +120,8 @@ def _postgres_database(url: str, run: str) -> tuple[str, str, object]:
 
     parts = urlsplit(url)
     name = f"secureai_bench_{run}"
+    # Created and dropped from the server's maintenance database: the one the URL names may not exist.
+    url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         connection.execute(f'CREATE DATABASE "{name}"')
@@ -147,12 +149,15 @@ def _sqlite_database(run: str) -> tuple[str, str, object]:
     return f"sqlite:///{path}", f"SQLite {sqlite3.sqlite_version} (WAL), var/{path.name}", drop
 
 
-def prepare_environment(database_url: str | None) -> Environment:
-    """Create the bench database (empty: ``migrate`` fills it) and build every child's environment."""
-    run = str(os.getpid())
+def prepare_environment(database_url: str, kind: str) -> Environment:
+    """Create the bench database (empty: ``migrate`` fills it) and build every child's environment.
+
+    ``kind`` is "postgres" (on the server ``database_url`` names) or "sqlite".
+    """
+    run = f"{os.getpid()}_{kind}"
     base = {key: value for key, value in os.environ.items() if key not in DROPPED}
     base.update(PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
-    if database_url and database_url.startswith(("postgres://", "postgresql://")):
+    if kind == "postgres":
         url, described, drop = _postgres_database(database_url, run)
     else:
         url, described, drop = _sqlite_database(run)

@@ -1,26 +1,38 @@
 """The scenarios, each run against one target ("ours" or "relay") on a fresh server process.
 
-- ``latency``: sockets spread over analyses, events at a fixed total rate; latency from send (the
-  relay) or commit (ours) to arrival, and loss; optionally the server's memory per socket.
-- ``sustained``: one analysis, many subscribers, the rate stepped up until a step loses an event,
-  has p99 at or over the limit, or is not reached by the producer.
+- ``writes``: the highest rate of events one server commits (ours) or publishes (the relay) through
+  its HTTP API: a closed loop of a fixed number of keep-alive connections, no sockets open.
+- ``latency``: sockets spread over analyses, events through the HTTP API at a fixed total rate;
+  latency from the producer's event time to arrival, and loss.
+- ``connects``: sockets opened (ours: authenticated and subscribed) with a bounded number of
+  handshakes in flight; connects per second, handshake times, and the server's memory per socket.
+- ``sustained``: one analysis, many subscribers, events committed in the producer's process (a
+  ceiling of fan-out, not of the HTTP API), the rate stepped up until a step loses an event, has
+  p99 at or over the limit, or is not reached by the producer.
 - ``idle``: as many idle sockets as one server process holds, in stages; each stage is held, then
-  every socket must still be open and receive one probe event.
+  every socket must still be open and receive one probe event (sent through the HTTP API).
 """
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from .control import Child
 from .environment import Environment, load_average
-from .servers import Server, cpu_seconds, open_files, rss_kib, runqueue_wait_seconds, start_server
+from .rest import percentile
+from .servers import Measured, Server, runqueue_wait_seconds, start_server
 
 WARM_UP_SOCKETS = 10
 P99_LIMIT_MS = 250.0
 REACHED_SHARE = 0.9  # a step counts only if the producer reached this share of the asked rate
+
+
+@dataclass(frozen=True)
+class WritesCase:
+    connections: tuple[int, ...]  # keep-alive connections of each closed loop
+    seconds: float
+    warm_up_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -30,7 +42,13 @@ class LatencyCase:
     analyses: int
     rate: float
     seconds: float
-    memory: bool = False  # also report the server's memory per socket
+
+
+@dataclass(frozen=True)
+class ConnectsCase:
+    sockets: int
+    analyses: int
+    in_flight: int  # handshakes in flight at most, over all clients
 
 
 @dataclass(frozen=True)
@@ -56,24 +74,18 @@ class Context:
     idle_clients: int
     settle_seconds: float
     heartbeat_interval: float
-
-
-def percentile(ordered: list[float], share: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+    layout: Measured | None = None  # a running layout to measure instead of a fresh server per session
 
 
 class Session:
-    """One fresh server for a target, its client processes and sockets."""
+    """One fresh server for a target (or the running layout), its client processes and sockets."""
 
     def __init__(self, context: Context, target: str, clients: int) -> None:
         self.context = context
         self.target = target
         self.client_count = clients
         self.producer = context.producers[target]
-        self.server: Server | None = None
+        self.server: Measured | None = None
         self.clients: list[Child] = []
         self.analyses: list[str] = []
         self.subscribers: dict[int, int] = {}  # analysis index -> sockets on it
@@ -82,23 +94,34 @@ class Session:
     async def __aenter__(self) -> "Session":
         env = self.context.environment.env(self.target)
         started = await asyncio.gather(
-            start_server(self.target, env, self.context.environment.server_log(self.target)),
+            self._server(env),
             *(Child.start(f"{self.target} client {n}", "bench.client", env=env) for n in range(self.client_count)),
             return_exceptions=True,
         )
-        self.server = started[0] if isinstance(started[0], Server) else None
+        self.server = started[0] if isinstance(started[0], Measured) else None
         self.clients = [child for child in started[1:] if isinstance(child, Child)]
         failed = [outcome for outcome in started if isinstance(outcome, BaseException)]
+        if not failed:
+            try:
+                await self.producer.call("attach", base_url=self.server.http_url)
+            except Exception as error:
+                failed.append(error)
         if failed:
             await self.__aexit__(None, None, None)
             raise failed[0]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await asyncio.gather(self.producer.call("detach"), return_exceptions=True)
         await asyncio.gather(*(client.call("close", timeout=120) for client in self.clients), return_exceptions=True)
         await asyncio.gather(*(client.stop() for client in self.clients), return_exceptions=True)
-        if self.server is not None:
+        if isinstance(self.server, Server):
             await self.server.stop()
+
+    async def _server(self, env: dict[str, str]) -> Measured:
+        if self.context.layout is not None:
+            return self.context.layout
+        return await start_server(self.target, env, self.context.environment.server_log(self.target))
 
     async def prepare(self, count: int) -> None:
         answer = await self.producer.call("prepare", count=count, timeout=120 + count)
@@ -117,8 +140,12 @@ class Session:
             raise RuntimeError(f"{self.target}: warm-up sockets failed: {answer['failures']}")
         await asyncio.sleep(self.context.settle_seconds)
 
-    async def open(self, count: int) -> dict[str, Any]:
-        """Open ``count`` more sockets: socket i follows analysis i mod A; an analysis's sockets span the clients."""
+    async def open(self, count: int, in_flight: int | None = None) -> dict[str, Any]:
+        """Open ``count`` more sockets: socket i follows analysis i mod A; an analysis's sockets span the clients.
+
+        ``in_flight`` bounds the handshakes in flight over all clients (default: each client's own bound).
+        """
+        limit = {} if in_flight is None else {"concurrency": max(1, in_flight // len(self.clients))}
         share: list[list[int]] = [[] for _ in self.clients]
         for number in range(self.sockets, self.sockets + count):
             analysis = number % len(self.analyses)
@@ -135,6 +162,7 @@ class Session:
                     analysis_ids=self.analyses,
                     sockets=part,
                     token=self.context.tokens[self.target],
+                    **limit,
                 )
                 for client, part in zip(self.clients, share, strict=True)
                 if part
@@ -144,11 +172,14 @@ class Session:
         for answer in answers:
             for reason, number in answer["failures"].items():
                 failures[reason] = failures.get(reason, 0) + number
+        handshakes = sorted(ms for answer in answers for ms in answer["handshake_ms"])
         return {
             "asked": count,
             "opened": sum(answer["opened"] for answer in answers),
             "failures": failures,
             "seconds": round(time.monotonic() - started, 2),
+            "handshake_p50_ms": percentile(handshakes, 0.50),
+            "handshake_p99_ms": percentile(handshakes, 0.99),
         }
 
     async def received(self) -> int:
@@ -168,11 +199,11 @@ class Session:
                 seen, last_progress = got, now
             await asyncio.sleep(0.1)
 
-    async def window(self, rate: float, seconds: float, analyses: list[int] | None = None) -> dict[str, Any]:
-        """Produce events at ``rate`` for ``seconds``, then gather what every socket received."""
+    async def window(self, rate: float, seconds: float, via: str = "rest") -> dict[str, Any]:
+        """Produce events at ``rate`` for ``seconds`` (``via`` "rest" or "in_process"); gather what sockets received."""
         await asyncio.gather(*(client.call("reset") for client in self.clients))
         load_before = load_average()
-        server_cpu = cpu_seconds(self.server.pid)
+        server_cpu = self.server.cpu_seconds()
         waits = self._waits()
         started = time.monotonic()
         run = await self.producer.call(
@@ -182,8 +213,9 @@ class Session:
             rate=rate,
             duration=seconds,
             max_seconds=seconds * 1.5 + 2,
+            via=via,
         )
-        server_cpu = cpu_seconds(self.server.pid) - server_cpu
+        server_cpu = self.server.cpu_seconds() - server_cpu
         load_seconds = time.monotonic() - started
         waits = {name: (after - waits[name]) / load_seconds for name, after in self._waits().items()}
         events = run["events"]
@@ -194,6 +226,7 @@ class Session:
         answers = await asyncio.gather(*(client.call("collect", timeout=120, events=events) for client in self.clients))
         return summarize(
             target=self.target,
+            via=via,
             rate=rate,
             run=run,
             expected=expected,
@@ -207,7 +240,7 @@ class Session:
 
     def _waits(self) -> dict[str, float]:
         """Seconds each process of the session has waited for a CPU so far."""
-        waits = {"server": runqueue_wait_seconds(self.server.pid), "producer": runqueue_wait_seconds(self.producer.pid)}
+        waits = {"server": self.server.runqueue_wait_seconds(), "producer": runqueue_wait_seconds(self.producer.pid)}
         for number, client in enumerate(self.clients):
             waits[f"client {number}"] = runqueue_wait_seconds(client.pid)
         return waits
@@ -228,6 +261,8 @@ class Session:
         """One event per analysis: how many sockets receive theirs."""
         await asyncio.gather(*(client.call("reset") for client in self.clients))
         answer = await self.producer.call("probe", analyses=self.analyses, timeout=120)
+        if answer["failures"]:
+            raise RuntimeError(f"{self.target}: probe events failed: {answer['failures']}")
         expected = sum(self.subscribers.values())
         await self.drain(expected, patience=5.0, limit=30.0)
         answers = await asyncio.gather(
@@ -247,6 +282,7 @@ def _count_by_analysis(events: list[list]) -> dict[int, int]:
 def summarize(
     *,
     target: str,
+    via: str,
     rate: float,
     run: dict[str, Any],
     expected: int,
@@ -272,8 +308,10 @@ def summarize(
     client_cpu = [answer["cpu_seconds"] / max(answer["wall_seconds"], 1e-9) for answer in answers]
     return {
         "target": target,
+        "via": via,
         "asked_rate": rate,
         "events": produced,
+        "producer_failures": run.get("failures") or {},
         "achieved_rate": round(produced / seconds, 1) if seconds else None,
         "expected_deliveries": expected,
         "received": received,
@@ -317,11 +355,11 @@ async def latency(context: Context, target: str, case: LatencyCase) -> dict[str,
     async with Session(context, target, context.clients) as session:
         await session.prepare(case.analyses)
         await session.warm_up()
-        rss_before = rss_kib(session.server.pid)
+        rss_before = session.server.rss_kib()
         opened = await session.open(case.sockets)
         await asyncio.sleep(context.settle_seconds)
-        rss_after = rss_kib(session.server.pid)
-        result = await session.window(case.rate, case.seconds)
+        rss_after = session.server.rss_kib()
+        result = await session.window(case.rate, case.seconds, via="rest")
         result.update(
             sockets=case.sockets,
             analyses=case.analyses,
@@ -329,11 +367,62 @@ async def latency(context: Context, target: str, case: LatencyCase) -> dict[str,
             open=opened,
             rss_before_kib=rss_before,
             rss_after_open_kib=rss_after,
-            rss_after_load_kib=rss_kib(session.server.pid),
+            rss_after_load_kib=session.server.rss_kib(),
         )
-        if case.memory and opened["opened"]:
-            result["kib_per_socket"] = round((rss_after - rss_before) / opened["opened"], 2)
         return result
+
+
+async def writes(context: Context, target: str, case: WritesCase) -> dict[str, Any]:
+    """Closed loops through the HTTP API, one per connection count, on one fresh server; no sockets open."""
+    async with Session(context, target, clients=0) as session:
+        await session.prepare(max(case.connections))
+        # Warm up: the first requests pay for imports, the database connections and the token's user.
+        await session.producer.call(
+            "writes", analyses=session.analyses, connections=max(case.connections), seconds=case.warm_up_seconds
+        )
+        loops = []
+        for connections in case.connections:
+            await asyncio.sleep(context.settle_seconds)
+            cpu, wait = session.server.cpu_seconds(), session.server.runqueue_wait_seconds()
+            answer = await session.producer.call(
+                "writes",
+                timeout=case.seconds * 3 + 60,
+                analyses=session.analyses,
+                connections=connections,
+                seconds=case.seconds,
+            )
+            seconds = answer["seconds"]
+            answer["server_cpu"] = round((session.server.cpu_seconds() - cpu) / seconds, 3)
+            answer["server_cpu_wait"] = round((session.server.runqueue_wait_seconds() - wait) / seconds, 3)
+            answer["load_average"] = load_average()
+            loops.append(answer)
+        best = max(loops, key=lambda loop: loop["per_second"])
+        return {"loops": loops, "best_per_second": best["per_second"], "best_connections": best["connections"]}
+
+
+async def connects(context: Context, target: str, case: ConnectsCase) -> dict[str, Any]:
+    """Sockets opened as frontends open them, at most ``in_flight`` handshakes at a time; memory per socket."""
+    async with Session(context, target, context.clients) as session:
+        await session.prepare(case.analyses)
+        await session.warm_up()
+        rss_before = session.server.rss_kib()
+        cpu = session.server.cpu_seconds()
+        opened = await session.open(case.sockets, in_flight=case.in_flight)
+        server_cpu = session.server.cpu_seconds() - cpu
+        await asyncio.sleep(context.settle_seconds)
+        rss_after = session.server.rss_kib()
+        return {
+            **opened,
+            "sockets": case.sockets,
+            "analyses": case.analyses,
+            "in_flight": case.in_flight,
+            "connects_per_second": round(opened["opened"] / opened["seconds"], 1) if opened["seconds"] else None,
+            "timeouts": opened["failures"].get("timeout", 0),
+            "server_cpu": round(server_cpu / opened["seconds"], 3) if opened["seconds"] else None,
+            "rss_before_kib": rss_before,
+            "rss_after_open_kib": rss_after,
+            "kib_per_socket": round((rss_after - rss_before) / opened["opened"], 2) if opened["opened"] else None,
+        }
 
 
 def judge(step: dict[str, Any], p99_limit: float = P99_LIMIT_MS) -> tuple[bool, str | None]:
@@ -363,7 +452,7 @@ async def sustained(context: Context, target: str, case: SustainedCase) -> dict[
         best = None
         stop = None
         for rate in case.rates:
-            step = await session.window(rate, case.seconds)
+            step = await session.window(rate, case.seconds, via="in_process")
             step["passed"], stop = judge(step)
             if not step["passed"]:
                 # Once more: on a shared machine one window can coincide with someone else's burst
@@ -371,7 +460,7 @@ async def sustained(context: Context, target: str, case: SustainedCase) -> dict[
                 step["repeated"] = True
                 steps.append(step)
                 await asyncio.sleep(context.settle_seconds)
-                step = await session.window(rate, case.seconds)
+                step = await session.window(rate, case.seconds, via="in_process")
                 step["passed"], stop = judge(step)
                 step["repeat"] = True
             steps.append(step)
@@ -398,16 +487,16 @@ async def idle(context: Context, target: str, case: IdleCase) -> dict[str, Any]:
     async with Session(context, target, context.idle_clients) as session:
         await session.prepare(case.analyses)
         await session.warm_up()
-        rss_before = rss_kib(session.server.pid)
+        rss_before = session.server.rss_kib()
         stages = []
         for total in case.stages:
             opened = await session.open(total - session.sockets)
-            cpu = cpu_seconds(session.server.pid)
+            cpu = session.server.cpu_seconds()
             await asyncio.sleep(case.hold_seconds)
-            idle_cpu = (cpu_seconds(session.server.pid) - cpu) / case.hold_seconds
+            idle_cpu = (session.server.cpu_seconds() - cpu) / case.hold_seconds
             status = await session.status()
             probe = await session.probe()
-            rss = rss_kib(session.server.pid)
+            rss = session.server.rss_kib()
             held = status["open"]
             stage = {
                 "sockets": total,
@@ -419,7 +508,7 @@ async def idle(context: Context, target: str, case: IdleCase) -> dict[str, Any]:
                 "rss_kib": rss,
                 "kib_per_socket": round((rss - rss_before) / held, 2) if held else None,
                 "idle_server_cpu": round(idle_cpu, 3),
-                "server_open_files": open_files(session.server.pid),
+                "server_open_files": session.server.open_files(),
                 "ok": held == total and probe["reached"] == total,
             }
             stages.append(stage)

@@ -55,19 +55,43 @@ def open_files(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+class Measured:
+    """What servers under test cost, summed over their processes: one daphne, or a layout's servers."""
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def rss_kib(self) -> int:
+        return sum(rss_kib(pid) for pid in self.pids)
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def runqueue_wait_seconds(self) -> float:
+        return sum(runqueue_wait_seconds(pid) for pid in self.pids)
+
+    def open_files(self) -> int:
+        return sum(open_files(pid) for pid in self.pids)
+
+
 @dataclass
-class Server:
+class Server(Measured):
     target: str
     process: asyncio.subprocess.Process
     port: int
 
     @property
-    def pid(self) -> int:
-        return self.process.pid
+    def pids(self) -> tuple[int, ...]:
+        return (self.process.pid,)
 
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def alive(self) -> bool:
         return self.process.returncode is None
