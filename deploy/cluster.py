@@ -99,12 +99,15 @@ class Cluster:
         ports: Ports,
         settings_module: str = "secureai.settings.local",
         env: Mapping[str, str] | None = None,
+        server_env: Mapping[str, Mapping[str, str]] | None = None,
         log: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.ports = ports
         self.settings_module = settings_module
         self.extra_env = dict(env or {})
+        # One server's own settings on top of ``env``, by name (a server that reaches Redis another way).
+        self.server_env = {name: dict(values) for name, values in (server_env or {}).items()}
         self.log = log
         self.seed_output = ""
         self.postgres_dir = self._postgres_dir()
@@ -413,7 +416,7 @@ class Cluster:
                     "server",
                     # --proxy-headers: the client address comes from HAProxy's X-Forwarded-For.
                     [python, "-m", "daphne", "--proxy-headers", "-b", "127.0.0.1", "-p", str(port), ASGI_APPLICATION],
-                    self.service_env(),
+                    self.service_env(**self.server_env.get(f"server-{number}", {})),
                     ready=lambda port=port: _answers(f"http://127.0.0.1:{port}/readyz"),
                 )
             )

@@ -1,0 +1,122 @@
+"""The delivery guarantee (docs/protocol.md §3, §5) under faults, under load, on the production layout.
+
+Every fault runs while 200 subscribers follow 20 analyses through HAProxy and a producer posts
+progress updates through HAProxy at about 60 a second. After each fault the producer stops and
+every subscriber must hold exactly the history of each analysis it follows, [1..n], once each, in
+order; and history must hold exactly the writes the producer had accepted. The tests share one
+layout and run in file order; each leaves the whole layout running for the next.
+"""
+
+import signal
+import time
+
+import pytest
+
+from deploy.cluster import Cluster
+from tests.faults.conftest import PROXIED_SERVER, TRANSITIONS_PER_SECOND, figures
+from tests.faults.load import Load
+
+pytestmark = [pytest.mark.faults, pytest.mark.server]
+
+# Load before the fault, and after it, before the producer stops.
+BEFORE_SECONDS = 3.0
+AFTER_SECONDS = 6.0
+
+
+def settle_and_record(load: Load) -> dict:
+    """Wait for every subscriber to be complete; the fault's figures, kept for the report."""
+    settled = load.settle(timeout=90)
+    fault = load.figures(settled)
+    figures.append(fault)
+    print(fault)
+    assert settled.subscribers_behind == 0, fault
+    assert (settled.missing, settled.duplicates, settled.out_of_order) == (0, 0, 0), fault
+    assert settled.history_not_written == 0, fault
+    assert fault["transitions_unfinished"] == 0, fault
+    # Refusals the producer may see and resend: 503 (unavailable, with Retry-After), HAProxy's 502
+    # and 504 and no answer at all when a server dies mid-request; never a 500.
+    assert set(fault["transition_refusals"]) <= {"503", "502", "504", "connection"}, fault
+    return fault
+
+
+def test_a_killed_server_loses_nothing(cluster: Cluster, load: Load):
+    with load.producing("a server killed (SIGKILL)", rate=TRANSITIONS_PER_SECOND):
+        time.sleep(BEFORE_SECONDS)
+        cluster.kill_process("server-1", signal.SIGKILL)
+        time.sleep(AFTER_SECONDS)
+    fault = settle_and_record(load)
+    assert fault["closes"].get("1006", 0) > 0, fault
+    cluster.start_process("server-1")
+
+
+def test_a_rolling_restart_loses_nothing_and_refuses_no_write(cluster: Cluster, load: Load):
+    with load.producing("every server drained and restarted in turn (SIGTERM)", rate=TRANSITIONS_PER_SECOND):
+        time.sleep(BEFORE_SECONDS)
+        for server in cluster.server_names:
+            cluster.restart_process(server)
+        time.sleep(AFTER_SECONDS)
+    fault = settle_and_record(load)
+    assert set(fault["closes"]) == {"1012"}, fault
+    assert not fault["transition_refusals"], fault
+
+
+def test_a_redis_failover_refuses_no_write_and_loses_nothing(cluster: Cluster, load: Load):
+    with load.producing("Redis primary killed, Sentinel fails over", rate=TRANSITIONS_PER_SECOND):
+        time.sleep(BEFORE_SECONDS)
+        old_primary = cluster.redis_primary()
+        cluster.kill_process(old_primary, signal.SIGKILL)
+        wait_for_new_primary(cluster, old_primary)
+        time.sleep(AFTER_SECONDS)
+    fault = settle_and_record(load)
+    assert not fault["transition_refusals"], fault
+    cluster.start_process(old_primary)  # back as a replica of the new primary
+
+
+def wait_for_new_primary(cluster: Cluster, old: str) -> None:
+    from deploy.processes import wait_until
+
+    wait_until(lambda: cluster.redis_primary() != old, 60, "Sentinel promotes the replica")
+
+
+def test_redis_restarted_empty_refuses_no_write_and_loses_nothing(cluster: Cluster, load: Load):
+    import redis
+
+    with load.producing("Redis emptied (FLUSHALL), then its primary restarted empty", rate=TRANSITIONS_PER_SECOND):
+        time.sleep(BEFORE_SECONDS)
+        primary = cluster.redis_primary()
+        with redis.Redis(port=cluster.redis_ports[primary]) as client:
+            client.flushall()
+        time.sleep(AFTER_SECONDS)
+        cluster.restart_process(primary)
+        time.sleep(AFTER_SECONDS)
+    fault = settle_and_record(load)
+    assert not fault["transition_refusals"], fault
+
+
+def test_postgresql_stopped_answers_503_and_keeps_every_socket(cluster: Cluster, load: Load):
+    with load.producing("PostgreSQL stopped for 10 s, then started", rate=TRANSITIONS_PER_SECOND):
+        time.sleep(BEFORE_SECONDS)
+        cluster.stop_process("postgres")
+        time.sleep(10)
+        cluster.start_process("postgres")
+        time.sleep(AFTER_SECONDS)
+    fault = settle_and_record(load)
+    assert fault["closes"] == {}, fault
+    refusals = fault["transition_refusals"]
+    assert refusals.get("503", 0) > 0, fault
+
+
+def test_a_server_cut_off_from_redis_is_taken_out_and_its_subscribers_move(cluster, redis_proxy, load: Load):
+    from deploy.processes import wait_until
+
+    with load.producing("one server cut off from Redis (no answers)", rate=TRANSITIONS_PER_SECOND):
+        time.sleep(BEFORE_SECONDS)
+        redis_proxy.send(signal.SIGUSR1)
+        cut_off = time.monotonic()
+        wait_until(lambda: cluster.server_state(PROXIED_SERVER) == "DOWN", 30, f"HAProxy takes {PROXIED_SERVER} out")
+        down_after = time.monotonic() - cut_off
+        time.sleep(AFTER_SECONDS)
+    fault = settle_and_record(load)
+    fault["down_in_haproxy_after_s"] = round(down_after, 1)
+    redis_proxy.send(signal.SIGUSR2)
+    wait_until(lambda: cluster.server_state(PROXIED_SERVER) == "UP", 30, f"{PROXIED_SERVER} back in")
