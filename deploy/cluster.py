@@ -358,12 +358,16 @@ class Cluster:
 
     def server_state(self, server: str) -> str:
         """HAProxy's status of ``server``: UP, DOWN, DRAIN, MAINT, or a transition like "UP 1/2"."""
+        return self.server_stats(server)["status"]
+
+    def server_stats(self, server: str) -> dict[str, str]:
+        """HAProxy's figures of ``server`` (``show stat``: ``status``, ``scur`` its open connections...)."""
         header, *rows = self.haproxy_command("show stat").strip().splitlines()
         columns = header.lstrip("# ").split(",")
         for row in rows:
             fields = dict(zip(columns, row.split(","), strict=False))
             if fields["pxname"] == HAPROXY_BACKEND and fields["svname"] == server:
-                return fields["status"]
+                return fields
         raise KeyError(server)
 
     # --- building the parts ---------------------------------------------------------------------

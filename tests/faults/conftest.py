@@ -7,6 +7,7 @@ follows the primary, so one test can cut that server alone off from Redis.
 """
 
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.faults.load import Load
 from tests.servers import ROOT, cluster_state_dir
 
 REPORT = ROOT / "var" / "faults" / "report.json"
+LOGS = ROOT / "var" / "faults" / "logs"
 PROXIED_SERVER = "server-3"
 # Offsets 61-99 of the layout's ports are free for processes that join it.
 PROXY_OFFSET = 70
@@ -83,6 +85,10 @@ def redis_proxy_and_cluster() -> Iterator[tuple[Child, Cluster]]:
         finally:
             cluster.stop()
             proxy.stop()
+            # Every process's log, for a failure to be read after the state folder is gone.
+            shutil.rmtree(LOGS, ignore_errors=True)
+            shutil.copytree(state_dir / "logs", LOGS)
+            shutil.copy(state_dir / "redis-proxy.log", LOGS)
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +110,7 @@ def load(cluster: Cluster) -> Iterator[Load]:
         analyses=ANALYSES,
         subscribers=SUBSCRIBERS,
         per_subscriber=ANALYSES_PER_SUBSCRIBER,
+        rate=TRANSITIONS_PER_SECOND,
     )
     running.start()
     yield running

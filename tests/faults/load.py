@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from tests.clients import http_json
@@ -37,6 +37,8 @@ BACKOFF_SECONDS = (0.1, 0.5)
 # HAProxy's answers when the server it chose went away mid-request: the write may or may not be
 # applied, so it is resent with the same id.
 GATEWAY_ERRORS = {502, 504}
+# Enough posting threads to keep the rate while answers take a few hundred milliseconds.
+PRODUCER_THREADS = 16
 # The longest a transition may stay unaccepted once the producer is told to stop.
 FINISH_TIMEOUT = 60.0
 
@@ -97,7 +99,9 @@ class Subscriber:
                 code: object = socket.close_code
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else 1006
-            except Exception as error:  # a refused handshake (HAProxy's 503), a reset, a timeout
+            except InvalidStatus as refused:  # HAProxy's or a stopping server's answer to the handshake
+                code = f"handshake {refused.response.status_code}"
+            except Exception as error:  # a reset, a timeout
                 code = type(error).__name__
             if stop.is_set():
                 return
@@ -200,8 +204,8 @@ class Producer:
                 connection.request("POST", path, json.dumps(body), self.load.headers)
                 response = connection.getresponse()
                 response.read()
-            except (OSError, http.client.HTTPException):
-                tally.count(tally.refusals, "connection")
+            except (OSError, http.client.HTTPException) as error:
+                tally.count(tally.refusals, f"no answer ({type(error).__name__})")
                 connection.close()
                 connection = self.load.http_connection()
                 time.sleep(0.2)
@@ -239,8 +243,11 @@ class Settled:
 class Load:
     """Subscribers and a producer against one layout; analyses are made through the API first."""
 
-    def __init__(self, *, url: str, ws_url: str, origin: str, analyses: int, subscribers: int, per_subscriber: int):
+    def __init__(
+        self, *, url: str, ws_url: str, origin: str, analyses: int, subscribers: int, per_subscriber: int, rate: float
+    ) -> None:
         self.url, self.ws_url, self.origin = url, ws_url, origin
+        self.rate = rate
         self.token = self._sign_in("admin", "admin-demo-pass")
         self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._sign_in_worker()}"}
         self.setup_seq: dict[str, int] = {}
@@ -303,10 +310,10 @@ class Load:
         self._thread.join(10)
 
     @contextlib.contextmanager
-    def producing(self, fault: str, *, rate: float, threads: int = 6) -> Iterator[Tally]:
+    def producing(self, fault: str) -> Iterator[Tally]:
         """A fresh tally, and the producer running for the body of the ``with``."""
         self.tally = Tally(fault)
-        self.producer = Producer(self, rate=rate, threads=threads)
+        self.producer = Producer(self, rate=self.rate, threads=PRODUCER_THREADS)
         self.producer.start()
         try:
             yield self.tally
