@@ -89,7 +89,8 @@ class Cluster:
     ``with Cluster(state_dir=..., ports=Ports.free(servers=2, workers=1)) as cluster:`` starts it all
     (migrated, demo seeded) and stops it all on the way out. Parts by name: ``postgres``,
     ``redis-1`` and ``redis-2`` (the first primary and its replica), ``sentinel-1..3``,
-    ``server-1..N``, ``worker-1..N``, ``haproxy``.
+    ``server-1..N``, ``worker-1..N``, ``haproxy``. ``server_env`` adds settings of one server's own
+    to ``env``, by name.
     """
 
     def __init__(

@@ -127,7 +127,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"{fault['fault']}: closes {fault['closes']}, {fault['reconnections']} reconnections "
             f"(p50 {fault['reconnection_ms_p50']} ms, p99 {fault['reconnection_ms_p99']} ms), "
-            f"refusals {fault['transition_refusals']}, {fault['transitions_accepted']} writes "
+            f"refusals {fault['transition_refusals']}, resent unanswered {fault['transitions_resent_unanswered']}, "
+            f"{fault['transitions_accepted']} writes "
             f"({fault['transitions_per_second']}/s), delivery p50/p99/max {fault['delivery_ms_p50']}/"
             f"{fault['delivery_ms_p99']}/{fault['delivery_ms_max']} ms, complete {fault['complete_after_stop_s']} s "
             f"after the last write, lost {fault['events_lost']}"

@@ -59,8 +59,11 @@ class Tally:
     started: float = field(default_factory=time.monotonic)
     closes: Counter = field(default_factory=Counter)
     reconnection_seconds: list[float] = field(default_factory=list)
-    # Transition answers other than 200, by status ("connection" for no answer at all).
+    # Transition answers other than 200, by status.
     refusals: Counter = field(default_factory=Counter)
+    # Transitions sent again after no answer at all (a reset, a keep-alive connection closed under
+    # the request), by error: what any HTTP client retries.
+    unanswered: Counter = field(default_factory=Counter)
     accepted: int = 0
     producing_seconds: float | None = None
     # Commit (the event's timestamp) to first arrival at a subscriber, for each event and subscriber.
@@ -205,7 +208,7 @@ class Producer:
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException) as error:
-                tally.count(tally.refusals, f"no answer ({type(error).__name__})")
+                tally.count(tally.unanswered, type(error).__name__)
                 connection.close()
                 connection = self.load.http_connection()
                 time.sleep(0.2)
@@ -382,6 +385,7 @@ class Load:
             "transitions_accepted": tally.accepted,
             "transitions_per_second": round(tally.accepted / producing, 1) if producing else None,
             "transition_refusals": dict(tally.refusals),
+            "transitions_resent_unanswered": dict(tally.unanswered),
             "transitions_unfinished": len(self.unfinished),
             "closes": dict(tally.closes),
             "reconnections": len(tally.reconnection_seconds),
