@@ -9,6 +9,7 @@ stream with the history API.
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import http.client
 import itertools
@@ -25,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
@@ -59,6 +60,8 @@ class Tally:
     started: float = field(default_factory=time.monotonic)
     closes: Counter = field(default_factory=Counter)
     reconnection_seconds: list[float] = field(default_factory=list)
+    # Error messages on the sockets, by code.
+    errors: Counter = field(default_factory=Counter)
     # Transition answers other than 200, by status.
     refusals: Counter = field(default_factory=Counter)
     # Transitions sent again after no answer at all (a reset, a keep-alive connection closed under
@@ -81,15 +84,17 @@ class Subscriber:
     def __init__(self, load: "Load", analyses: list[str]) -> None:
         self.load = load
         self.received: dict[str, list[int]] = {analysis_id: [] for analysis_id in analyses}
-        self.errors: list[dict] = []
+        # Since when this subscriber has been without a subscribed socket (None while it has one).
+        self.disconnected_at: float | None = None
 
     def last_seq(self, analysis_id: str) -> int:
         seqs = self.received[analysis_id]
         return seqs[-1] if seqs else 0
 
-    async def run(self, stop: asyncio.Event) -> None:
-        closed_at: float | None = None
-        while not stop.is_set():
+    async def run(self) -> None:
+        """Follow until cancelled: connect, subscribe, read; after any end, back off and again."""
+        tally = self.load.tally
+        while True:
             try:
                 async with connect(
                     f"{self.load.ws_url}/ws/status/",
@@ -98,46 +103,38 @@ class Subscriber:
                     open_timeout=20,
                     max_queue=None,
                 ) as socket:
-                    await self.follow(socket, closed_at, stop)
-                code: object = socket.close_code
+                    await self.follow(socket)
             except ConnectionClosed as closed:
-                code = closed.rcvd.code if closed.rcvd else 1006
+                code: object = closed.rcvd.code if closed.rcvd else 1006
             except InvalidStatus as refused:  # HAProxy's or a stopping server's answer to the handshake
                 code = f"handshake {refused.response.status_code}"
             except Exception as error:  # a reset, a timeout
                 code = type(error).__name__
-            if stop.is_set():
-                return
-            closed_at = time.monotonic()
-            self.load.tally.count(self.load.tally.closes, code)
+            if self.disconnected_at is None:
+                self.disconnected_at = time.monotonic()
+            tally = self.load.tally
+            tally.count(tally.closes, code)
             await asyncio.sleep(random.uniform(*BACKOFF_SECONDS))
 
-    async def follow(self, socket: Any, closed_at: float | None, stop: asyncio.Event) -> None:
+    async def follow(self, socket: ClientConnection) -> None:
         """Subscribe from the last seq held, then record every event until the socket closes."""
         for analysis_id in self.received:
             request = {"type": "subscribe_request", "analysis_id": analysis_id, "since_seq": self.last_seq(analysis_id)}
             await socket.send(json.dumps(request))
         waiting = set(self.received)
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            while True:
-                receiving = asyncio.ensure_future(socket.recv())
-                await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                if not receiving.done():
-                    receiving.cancel()
-                    return
-                message = json.loads(receiving.result())
-                kind = message.get("type")
-                if kind in EVENT_TYPES:
-                    self.record(message)
-                elif kind == "subscribe_success" and message.get("analysis_id") in waiting:
-                    waiting.discard(message["analysis_id"])
-                    if not waiting and closed_at is not None:
-                        self.load.tally.reconnection_seconds.append(time.monotonic() - closed_at)
-                elif kind == "error":
-                    self.errors.append(message)
-        finally:
-            stopping.cancel()
+        async for raw in socket:
+            message = json.loads(raw)
+            kind = message.get("type")
+            if kind in EVENT_TYPES:
+                self.record(message)
+            elif kind == "subscribe_success" and message.get("analysis_id") in waiting:
+                waiting.discard(message["analysis_id"])
+                if not waiting and self.disconnected_at is not None:
+                    self.load.tally.reconnection_seconds.append(time.monotonic() - self.disconnected_at)
+                    self.disconnected_at = None
+            elif kind == "error":
+                self.load.tally.count(self.load.tally.errors, message["code"])
+        raise ConnectionClosed(socket.close_rcvd, socket.close_sent)
 
     def record(self, event: dict[str, Any]) -> None:
         seqs = self.received[event["analysis_id"]]
@@ -265,7 +262,7 @@ class Load:
         self.tally = Tally("start")
         self.producer: Producer | None = None
         self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
+        self._runs: list[concurrent.futures.Future] = []
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def _sign_in(self, username: str, password: str) -> str:
@@ -302,13 +299,13 @@ class Load:
     def start(self) -> None:
         """Open every subscriber's socket and wait until each has replayed its analyses."""
         self._thread.start()
-        for subscriber in self.subscribers:
-            asyncio.run_coroutine_threadsafe(subscriber.run(self._stop), self._loop)
+        self._runs = [asyncio.run_coroutine_threadsafe(s.run(), self._loop) for s in self.subscribers]
         self.settle(timeout=120)
 
     def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        time.sleep(1)
+        for run in self._runs:
+            run.cancel()
+        concurrent.futures.wait(self._runs, timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
@@ -388,6 +385,7 @@ class Load:
             "transitions_resent_unanswered": dict(tally.unanswered),
             "transitions_unfinished": len(self.unfinished),
             "closes": dict(tally.closes),
+            "socket_errors": dict(tally.errors),
             "reconnections": len(tally.reconnection_seconds),
             "reconnection_ms_p50": milliseconds(tally.reconnection_seconds, 0.5),
             "reconnection_ms_p99": milliseconds(tally.reconnection_seconds, 0.99),

@@ -37,6 +37,7 @@ def settle_and_record(load: Load, **measured: object) -> dict:
     assert settled.subscribers_behind == 0, fault
     assert (settled.missing, settled.duplicates, settled.out_of_order) == (0, 0, 0), fault
     assert settled.history_not_written == 0, fault
+    assert not fault["socket_errors"], fault
     assert fault["transitions_unfinished"] == 0, fault
     # Refusals the producer may see and resend: 503 (unavailable, with Retry-After), HAProxy's 502
     # and 504 when a server dies mid-request; never a 500.
