@@ -38,7 +38,7 @@ class SilenceableProxy:
             await self.flowing.wait()
             host, port = await self.sentinel.discover_master(self.master)
             upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
-        except (OSError, Exception):  # no primary known or reachable: the client sees a closed connection
+        except Exception:  # no primary known or reachable: the client sees a closed connection
             client_writer.close()
             return
         await asyncio.gather(

@@ -33,7 +33,6 @@ def settle_and_record(load: Load, **measured: object) -> dict:
     settled = load.settle(timeout=90)
     fault = load.figures(settled) | measured
     figures.append(fault)
-    print(fault)
     assert settled.subscribers_behind == 0, fault
     assert (settled.missing, settled.duplicates, settled.out_of_order) == (0, 0, 0), fault
     assert settled.history_not_written == 0, fault
