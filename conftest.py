@@ -1,8 +1,6 @@
 """Fixtures shared by every app's tests: users of each role, JWT clients, analyses."""
 
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from analyses.models import Analysis
 from analyses.services import analysis_create
 from secureai.redis_clients import redis_client
+from tests.servers import cluster_state_dir
 
 PASSWORD = "correct-horse-battery"
 
@@ -154,11 +153,8 @@ def dead_channel_layer() -> Iterator[None]:
 
 @pytest.fixture
 def cluster_dir() -> Iterator[Path]:
-    """A state folder for deploy.cluster that the postgres user can reach (pytest's tmp_path is root's only)."""
-    path = Path(tempfile.mkdtemp(prefix="secureai-cluster-test-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with cluster_state_dir() as path:
+        yield path
 
 
 def pytest_report_header(config) -> list[str]:

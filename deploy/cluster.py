@@ -89,7 +89,8 @@ class Cluster:
     ``with Cluster(state_dir=..., ports=Ports.free(servers=2, workers=1)) as cluster:`` starts it all
     (migrated, demo seeded) and stops it all on the way out. Parts by name: ``postgres``,
     ``redis-1`` and ``redis-2`` (the first primary and its replica), ``sentinel-1..3``,
-    ``server-1..N``, ``worker-1..N``, ``haproxy``.
+    ``server-1..N``, ``worker-1..N``, ``haproxy``. ``server_env`` adds settings of one server's own
+    to ``env``, by name.
     """
 
     def __init__(
@@ -99,12 +100,15 @@ class Cluster:
         ports: Ports,
         settings_module: str = "secureai.settings.local",
         env: Mapping[str, str] | None = None,
+        server_env: Mapping[str, Mapping[str, str]] | None = None,
         log: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.ports = ports
         self.settings_module = settings_module
         self.extra_env = dict(env or {})
+        # One server's own settings on top of ``env``, by name (a server that reaches Redis another way).
+        self.server_env = {name: dict(values) for name, values in (server_env or {}).items()}
         self.log = log
         self.seed_output = ""
         self.postgres_dir = self._postgres_dir()
@@ -355,12 +359,16 @@ class Cluster:
 
     def server_state(self, server: str) -> str:
         """HAProxy's status of ``server``: UP, DOWN, DRAIN, MAINT, or a transition like "UP 1/2"."""
+        return self.server_stats(server)["status"]
+
+    def server_stats(self, server: str) -> dict[str, str]:
+        """HAProxy's figures of ``server`` (``show stat``: ``status``, ``scur`` its open connections...)."""
         header, *rows = self.haproxy_command("show stat").strip().splitlines()
         columns = header.lstrip("# ").split(",")
         for row in rows:
             fields = dict(zip(columns, row.split(","), strict=False))
             if fields["pxname"] == HAPROXY_BACKEND and fields["svname"] == server:
-                return fields["status"]
+                return fields
         raise KeyError(server)
 
     # --- building the parts ---------------------------------------------------------------------
@@ -413,7 +421,7 @@ class Cluster:
                     "server",
                     # --proxy-headers: the client address comes from HAProxy's X-Forwarded-For.
                     [python, "-m", "daphne", "--proxy-headers", "-b", "127.0.0.1", "-p", str(port), ASGI_APPLICATION],
-                    self.service_env(),
+                    self.service_env(**self.server_env.get(f"server-{number}", {})),
                     ready=lambda port=port: _answers(f"http://127.0.0.1:{port}/readyz"),
                 )
             )

@@ -1,10 +1,12 @@
 """Real server processes for end-to-end tests: daphne and workers on the test database and Redis."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +24,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def cluster_state_dir() -> Iterator[Path]:
+    """A state folder for deploy.cluster that the postgres user can reach (pytest's tmp_path is root's only)."""
+    path = Path(tempfile.mkdtemp(prefix="secureai-cluster-test-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def process_env(**extra: str) -> dict[str, str]:
