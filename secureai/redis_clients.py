@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 # A Redis (or a Sentinel) that has not accepted a connection within this is down; failing fast lets
 # the caller retry or report not-ready instead of hanging a request.
@@ -106,3 +106,26 @@ def redis_client() -> redis.Redis:
 def async_redis_client() -> aioredis.Redis:
     """An asyncio client of the service's Redis, as the settings say. Close it when done (``aclose()``)."""
     return connect_async(**_configured())
+
+
+class SentinelCachePool(SentinelConnectionPool):
+    """Django's Redis cache (the throttles' counters) on the primary that Sentinel names.
+
+    Django builds the cache's pools with ``pool_class.from_url(LOCATION, **OPTIONS)``; this one
+    takes the Sentinels and the primary's name from the settings instead of the URL, and follows a
+    failover as the other clients do.
+    """
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> "SentinelCachePool":
+        sentinel = Sentinel(settings.REDIS_SENTINELS, sentinel_kwargs=SENTINEL_KWARGS)
+        return cls(settings.REDIS_SENTINEL_MASTER, sentinel, **options)
+
+
+def cache_options(*, sentinels: Sequence[tuple[str, int]], timeout: float) -> dict[str, Any]:
+    """The cache's OPTIONS: short timeouts (a throttle lets a request through rather than wait), and
+    the Sentinel pool when Sentinel is configured."""
+    options: dict[str, Any] = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    if sentinels:
+        options["pool_class"] = f"{__name__}.SentinelCachePool"
+    return options

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import redis
 
 from deploy.cluster import Cluster
 from deploy.ports import Ports
@@ -83,6 +84,11 @@ async def test_the_cluster_serves_through_haproxy_and_stops_every_process(cluste
             return any(f"{{{request_id}}}" in line and '"GET /healthz ' in line for line in lines)
 
         wait_until(lambda: logged(made_here) and logged("client-7"), 5, "HAProxy logs both ids")
+        # The throttles count in the layout's Redis, reached through Sentinel like everything else.
+        wrong = {"username": "analyst", "password": "not-the-password"}
+        assert http_json("POST", f"{cluster.url}/api/token/", body=wrong)[0] == 401
+        with redis.Redis(port=cluster.redis_ports[cluster.redis_primary()], socket_timeout=2) as layout_redis:
+            assert layout_redis.keys("*:axes-*"), "no sign-in failure counted in the layout's Redis"
         status, tokens = http_json(
             "POST", f"{cluster.url}/api/token/", body={"username": "admin", "password": "admin-demo-pass"}
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from secureai.redis_clients import channel_layer_host, check_sentinel_settings, parse_sentinels
+from secureai.redis_clients import cache_options, channel_layer_host, check_sentinel_settings, parse_sentinels
 
 from .database import database_pool_options
 from .env import env_bool, env_float, env_int, env_list, env_networks, env_str
@@ -259,6 +259,9 @@ REALTIME = {
     "FLOOD_PER_SECOND": env_int("WS_FLOOD_PER_SECOND", 100),
     "STATS_INTERVAL": env_float("WS_STATS_INTERVAL", 2.0),
     "STATS_TTL": env_int("WS_STATS_TTL", 10),
+    # A process that cannot reach Redis this long closes its sockets (1012) so their clients resume on
+    # another process; longer than a Sentinel failover, which must close nothing.
+    "REDIS_LOST_CLOSE_SECONDS": env_float("WS_REDIS_LOST_CLOSE_SECONDS", 20.0),
     # Broadcasts waiting for the channel layer, per process; past this they are dropped (and counted),
     # and subscribers get those events from history.
     "PUBLISH_QUEUE_SIZE": env_int("PUBLISH_QUEUE_SIZE", 10_000),
@@ -271,8 +274,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "secureai-cache"),
-        # A request waits at most this long for Redis before the throttles let it through.
-        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        # A request waits at most a second for Redis before the throttles let it through.
+        "OPTIONS": cache_options(sentinels=REDIS_SENTINELS, timeout=1.0),
     }
 }
 

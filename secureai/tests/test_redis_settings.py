@@ -46,6 +46,16 @@ def test_the_channel_layer_goes_through_sentinel_when_both_are_set():
     assert host["socket_timeout"] == CHANNEL_LAYER_SOCKET_TIMEOUT
 
 
+def test_the_throttles_cache_goes_through_sentinel_when_it_is_set():
+    cache = "settings.CACHES['default']['OPTIONS']"
+    through_sentinel = load_settings(
+        "secureai.settings.base", cache, SECRET_KEY="k", REDIS_SENTINELS="127.0.0.1:26380", REDIS_SENTINEL_MASTER="m"
+    )
+    assert ast.literal_eval(through_sentinel.stdout.strip())["pool_class"] == "secureai.redis_clients.SentinelCachePool"
+    plain = load_settings("secureai.settings.base", cache, SECRET_KEY="k")
+    assert "pool_class" not in ast.literal_eval(plain.stdout.strip())
+
+
 def test_the_channel_layer_uses_redis_url_without_sentinel():
     result = load_settings("secureai.settings.base", LAYER_HOST, SECRET_KEY="k", REDIS_URL="redis://127.0.0.1:6390/2")
     assert result.returncode == 0, result.stderr
