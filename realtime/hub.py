@@ -9,6 +9,7 @@ Which socket may see which event is the business of ``delivery``; timers belong 
 
 import asyncio
 import logging
+import time
 import uuid
 import weakref
 from typing import Any, Protocol
@@ -60,6 +61,7 @@ class Hub:
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._reporter = StatsReporter(self.stats.id)
         self.user_sockets = UserSockets(settings.CHANNEL_LAYER_PREFIX)
+        self._left_this_outage = False
         self._ticker = Ticker(self.sockets, report=self.publish_report, rejoin=self.rejoin_all)
         self._tasks: list[asyncio.Task] = []
 
@@ -83,10 +85,14 @@ class Hub:
         Then wait a moment, so the close frames leave before the server drops every connection.
         """
         logger.info("Server stopping: closing %d sockets with 1012", len(self.sockets))
+        self._send_elsewhere(b"Server restarting")
+        await asyncio.sleep(CLOSE_FLUSH_SECONDS)
+
+    def _send_elsewhere(self, reason: bytes) -> None:
+        """Close every socket with 1012: its client resumes with since_seq through the balancer."""
         for socket in tuple(self.sockets):
             if socket.outbox.direct:
-                close_for_restart(socket.outbox.protocol)
-        await asyncio.sleep(CLOSE_FLUSH_SECONDS)
+                close_for_restart(socket.outbox.protocol, reason)
 
     async def close(self) -> None:
         publisher.detach(self.sender)
@@ -249,9 +255,26 @@ class Hub:
         if await self._reporter.publish(self.report()):
             logger.warning("Redis has forgotten this process's groups; joining them again")
             await self._recover()
+        self._leave_if_cut_off()
         await self.user_sockets.vouch(
             (socket.user.pk, socket.connection_id) for socket in tuple(self.sockets) if socket.user is not None
         )
+
+    def _leave_if_cut_off(self) -> None:
+        """Cut off from Redis past ``REDIS_LOST_CLOSE_SECONDS`` (docs/protocol.md §5 "Server process
+        lost"): send the sockets held then to a process that has Redis; the balancer has taken this
+        one out by then. Once per outage: a socket that arrives during it found no better process,
+        and stays, served from history at each heartbeat."""
+        lost_since = self._reporter.unreachable_since
+        if lost_since is None:
+            self._left_this_outage = False
+            return
+        lost_for = time.monotonic() - lost_since
+        if self._left_this_outage or lost_for < settings.REALTIME["REDIS_LOST_CLOSE_SECONDS"]:
+            return
+        self._left_this_outage = True
+        logger.warning("Redis unreachable for %.0f s: closing %d sockets with 1012", lost_for, len(self.sockets))
+        self._send_elsewhere(b"Server cut off from Redis")
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

@@ -108,6 +108,8 @@ class StatsReporter:
         self.process_id = process_id
         self._client: aioredis.Redis | None = None
         self._marked = False
+        # Monotonic time of the first failed report in a row; None while reports go through.
+        self.unreachable_since: float | None = None
 
     @property
     def _report_key(self) -> str:
@@ -130,7 +132,10 @@ class StatsReporter:
                 _, marker_was_missing = await pipe.execute()
         except redis.RedisError:
             logger.warning("Could not report realtime stats to Redis", exc_info=True)
+            if self.unreachable_since is None:
+                self.unreachable_since = time.monotonic()
             return False
+        self.unreachable_since = None
         forgotten = bool(marker_was_missing) and self._marked
         self._marked = True
         return forgotten

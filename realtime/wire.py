@@ -218,7 +218,7 @@ def refuse_protocol_violations(send: Any) -> None:
     protocol._protocol_violation = protocol._invalid_payload = refuse
 
 
-def close_for_restart(protocol: Any) -> None:
-    """Tell an open connection that the server is restarting, as daphne itself sends 1011."""
+def close_for_restart(protocol: Any, reason: bytes) -> None:
+    """Tell an open connection to come back later (1012), as daphne itself sends 1011."""
     if protocol.state == protocol.STATE_OPEN:
-        protocol.sendCloseFrame(code=CLOSE_RESTART, reasonUtf8=b"Server restarting", isReply=False)
+        protocol.sendCloseFrame(code=CLOSE_RESTART, reasonUtf8=reason, isReply=False)

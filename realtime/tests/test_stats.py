@@ -68,6 +68,24 @@ async def test_a_redis_that_forgot_the_process_is_noticed_at_the_next_report():
     await reporter.withdraw()
 
 
+async def test_a_report_that_cannot_reach_redis_marks_since_when(settings):
+    """The hub closes its sockets once Redis has been out of reach long enough; the clock starts at
+    the first failed report of a run and stops at the next one that goes through."""
+    reachable, settings.REDIS_URL = settings.REDIS_URL, "redis://127.0.0.1:1/0"  # nothing listens there
+    reporter = StatsReporter(report(0, [])["id"])
+    assert reporter.unreachable_since is None
+    assert await reporter.publish(report(0, [])) is False
+    first_failure = reporter.unreachable_since
+    assert first_failure is not None
+    await reporter.publish(report(0, []))
+    assert reporter.unreachable_since == first_failure
+    settings.REDIS_URL = reachable
+    reporter._client = None  # reconnect with the settings as they are now, as after a restart
+    assert await reporter.publish(report(0, [])) is False
+    assert reporter.unreachable_since is None
+    await reporter.withdraw()
+
+
 @pytest.mark.django_db
 def test_stats_endpoint_is_staff_only(api_client, staff_user, owner):
     assert api_client(None).get("/ws/stats").status_code == 401

@@ -23,6 +23,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.server]
 # WS_HEARTBEAT_INTERVAL's default, which the layout keeps: the longest a subscriber waits for an
 # event that its server never got from Redis.
 HEARTBEAT_INTERVAL = 25.0
+# WS_REDIS_LOST_CLOSE_SECONDS's default: how long a server cut off from Redis keeps its sockets.
+REDIS_LOST_CLOSE_SECONDS = 20.0
 # Load before the fault, and after it, before the producer stops.
 BEFORE_SECONDS = 3.0
 AFTER_SECONDS = 6.0
@@ -44,10 +46,12 @@ def settle_and_record(load: Load, **measured: object) -> dict:
     return fault
 
 
-def test_a_server_cut_off_from_redis_is_taken_out_and_its_subscribers_lose_nothing(
+def test_a_server_cut_off_from_redis_is_taken_out_and_its_subscribers_move_and_lose_nothing(
     cluster: Cluster, redis_proxy: Child, load: Load
 ):
-    """Its sockets stay open: their events come from history at each heartbeat instead of Redis."""
+    """HAProxy takes it out at once; past WS_REDIS_LOST_CLOSE_SECONDS it closes its sockets with 1012
+    and their clients resume on the other servers. Until then their events come from history at
+    each heartbeat instead of from Redis."""
     with load.producing("one server cut off from Redis (it accepts, never answers)"):
         time.sleep(BEFORE_SECONDS)
         sockets_on_it = int(cluster.server_stats(PROXIED_SERVER)["scur"])
@@ -55,9 +59,22 @@ def test_a_server_cut_off_from_redis_is_taken_out_and_its_subscribers_lose_nothi
         cut_off = time.monotonic()
         wait_until(lambda: cluster.server_state(PROXIED_SERVER) == "DOWN", 30, f"HAProxy takes {PROXIED_SERVER} out")
         down_after = time.monotonic() - cut_off
+        wait_until(
+            lambda: int(cluster.server_stats(PROXIED_SERVER)["scur"]) == 0,
+            REDIS_LOST_CLOSE_SECONDS + 30,
+            f"the clients of {PROXIED_SERVER} move to the other servers",
+        )
+        moved_after = time.monotonic() - cut_off
         time.sleep(AFTER_SECONDS)
-    fault = settle_and_record(load, down_in_haproxy_after_s=round(down_after, 1), sockets_on_the_server=sockets_on_it)
+    fault = settle_and_record(
+        load,
+        down_in_haproxy_after_s=round(down_after, 1),
+        sockets_moved_after_s=round(moved_after, 1),
+        sockets_on_the_server=sockets_on_it,
+    )
     assert sockets_on_it > 0 and not fault["transition_refusals"], fault
+    assert fault["closes"].get("1012", 0) > 0 and set(fault["closes"]) == {"1012"}, fault
+    assert moved_after >= REDIS_LOST_CLOSE_SECONDS, fault
     assert fault["complete_after_stop_s"] <= HEARTBEAT_INTERVAL + 5, fault
     redis_proxy.send(signal.SIGUSR2)
     wait_until(lambda: cluster.server_state(PROXIED_SERVER) == "UP", 30, f"{PROXIED_SERVER} back in")
