@@ -4,7 +4,8 @@ For n = 1..N servers it starts ``deploy.cluster.Cluster`` (HAProxy in front of n
 Redis with Sentinel, a PostgreSQL of its own, the demo seeded) and runs the plan's HTTP latency and
 connects scenarios through HAProxy against ours (the relay has no layout). The demo's worker is
 stopped once the layout is up, so the benchmark's producer is the only writer. CPU and memory
-are summed over the n server processes.
+are summed over the n server processes. Last, one server without the database pool runs the
+connects scenario again, to show what the pool saves.
 """
 
 import contextlib
@@ -21,6 +22,9 @@ from .servers import ROOT, Measured
 # What the servers of the layout need for the benchmark: every socket is one user's, and tokens
 # outlive the run.
 SERVER_ENV = {"WS_MAX_CONNECTIONS_PER_USER": "100000", "JWT_ACCESS_LIFETIME": "7200"}
+# The layout without Django's connection pool: a database connection opened and closed per request,
+# the cost the pool takes away.
+WITHOUT_POOL_ENV = {"DATABASE_POOL": "false", "DATABASE_CONN_MAX_AGE": "0"}
 
 
 @dataclass
@@ -42,9 +46,11 @@ class Layout(Measured):
 
 
 @contextlib.contextmanager
-def running_layout(servers: int, log: Callable[[str], None]) -> Iterator[tuple[Layout, dict[str, str]]]:
+def running_layout(
+    servers: int, log: Callable[[str], None], *, pool: bool = True
+) -> Iterator[tuple[Layout, dict[str, str]]]:
     """The layout with ``servers`` servers, and the environment of a process of the service beside it."""
-    env = {**SERVER_ENV, "SECRET_KEY": secrets.token_urlsafe(50)}
+    env = {**SERVER_ENV, "SECRET_KEY": secrets.token_urlsafe(50), **({} if pool else WITHOUT_POOL_ENV)}
     state_dir = ROOT / "var" / "bench" / f"cluster-{servers}"
     try:
         with Cluster(state_dir=state_dir, ports=Ports.free(servers=servers, workers=1), env=env, log=log) as cluster:

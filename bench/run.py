@@ -248,10 +248,14 @@ async def run_layouts(largest: int, plan: Plan) -> dict:
         with contextlib.ExitStack() as stack:
             layout, env = await asyncio.to_thread(stack.enter_context, running_layout(servers, say))
             layouts[str(servers)] = await measure_layout(plan, layout, env)
+    say("layout of 1 server without the database pool: starting")
+    with contextlib.ExitStack() as stack:
+        layout, env = await asyncio.to_thread(stack.enter_context, running_layout(1, say, pool=False))
+        layouts["1, no pool"] = await measure_layout(plan, layout, env, with_latency=False)
     return layouts
 
 
-async def measure_layout(plan: Plan, layout: Layout, env: dict[str, str]) -> dict:
+async def measure_layout(plan: Plan, layout: Layout, env: dict[str, str], *, with_latency: bool = True) -> dict:
     environment = Environment(ours=env, relay={}, database="the layout's PostgreSQL", logs=ROOT / "var" / "bench")
     producer = await Child.start("ours producer", "bench.producer", "ours", env=env)
     try:
@@ -266,12 +270,15 @@ async def measure_layout(plan: Plan, layout: Layout, env: dict[str, str]) -> dic
             layout=layout,
         )
         figures: dict = {"servers": len(layout.pids), "latency": {}}
-        for case in plan.latency:
+        for case in plan.latency if with_latency else ():
             say(f"layout of {len(layout.pids)}: latency {case.key} through HAProxy")
             figures["latency"][case.key] = await latency(context, "ours", case)
         if plan.connects:
             say(f"layout of {len(layout.pids)}: {plan.connects.sockets:,} connects through HAProxy")
             figures["connects"] = await connects(context, "ours", plan.connects)
+        if plan.sustained and with_latency:
+            say(f"layout of {len(layout.pids)}: sustained rate, {plan.sustained.subscribers} subscribers via HAProxy")
+            figures["sustained"] = await sustained(context, "ours", plan.sustained)
         return figures
     finally:
         await producer.stop()

@@ -79,7 +79,7 @@ def _command(results: dict) -> str:
     plan, databases = results["plan"]["name"], list(results["databases"])
     command = "scripts/bench" + ("" if plan == "full" else f" --{plan}")
     if results.get("layouts"):
-        return f"{command} --cluster {len(results['layouts'])}"
+        return f"{command} --cluster {max(figures['servers'] for figures in results['layouts'].values())}"
     return command + ("" if databases == ["sqlite", "postgres"] else f" --databases {','.join(databases)}")
 
 
