@@ -14,8 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = PurePosixPath("docs/protocol.md")
 SECTIONS = {1, 2, 3, 4, 5, 6}
-# The old names of the contract: a copy outside the repository, or its section references.
-FORBIDDEN = ("../shared", "PROTOCOL.md", "PROTOCOL §")
+# A relative path that climbs out of its folder ("../docs/x.md", "../../y"): it must stay inside the
+# repository, which is all that someone who clones it has.
+CLIMBING_PATH = re.compile(r"(?<![\w./])((?:\.\./)+[\w.-]+(?:/[\w.-]+)*)")
 
 SECTION_REFERENCE = re.compile(r"docs/protocol\.md §(\d+)")
 MARKDOWN_LINK = re.compile(r"\]\(((?:[^)\s]*/)?protocol\.md)?#([^)\s]+)\)")
@@ -126,14 +127,22 @@ def test_links_to_the_contract_reach_a_heading(texts, contract):
     assert not broken, "links into docs/protocol.md that lead nowhere:\n" + "\n".join(broken)
 
 
-def test_nothing_refers_to_a_contract_outside_the_repository(texts):
+def test_nothing_refers_to_a_file_outside_the_repository(texts):
     found = [
         f"{path}:{number}: {line.strip()[:100]}"
         for path, text in texts.items()
         for number, line in enumerate(text.splitlines(), start=1)
-        if any(name in line for name in FORBIDDEN)
+        for climbing in CLIMBING_PATH.findall(line)
+        if not (ROOT / path.parent / climbing).resolve().is_relative_to(ROOT)
     ]
-    assert not found, "refer to docs/protocol.md instead:\n" + "\n".join(found)
+    assert not found, "the repository is all a reader has; point inside it (docs/protocol.md):\n" + "\n".join(found)
+
+
+def test_a_path_out_of_the_repository_is_found():
+    assert CLIMBING_PATH.findall("see ../../contract/spec.md and ../README.md, not a/../b") == [
+        "../../contract/spec.md",
+        "../README.md",
+    ]
 
 
 def test_anchors_are_computed_as_github_does():
